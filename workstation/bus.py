@@ -1,0 +1,73 @@
+"""EventBus: typed publish/subscribe on the asyncio loop, dispatch by event class.
+
+Handlers are held weakly (bound methods through WeakMethod), so a closed panel that forgot
+to unsubscribe is simply dropped. A handler that raises is logged and never stops delivery
+to the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import weakref
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from workstation.core.events import Event
+
+E = TypeVar("E", bound=Event)
+Handler = Callable[[Any], None | Awaitable[None]]
+
+log = logging.getLogger(__name__)
+
+
+class EventBus:
+    def __init__(self) -> None:
+        self._subs: dict[type[Event], list[weakref.ref[Any]]] = {}
+        self._pending: set[asyncio.Task[None]] = set()
+
+    def subscribe(self, event_type: type[E], handler: Callable[[E], None | Awaitable[None]]) -> None:
+        ref: weakref.ref[Any]
+        if inspect.ismethod(handler):
+            ref = weakref.WeakMethod(handler)
+        else:
+            ref = weakref.ref(handler)
+        self._subs.setdefault(event_type, []).append(ref)
+
+    def unsubscribe(self, event_type: type[E], handler: Callable[[E], Any]) -> None:
+        refs = self._subs.get(event_type, [])
+        self._subs[event_type] = [r for r in refs if r() is not None and r() != handler]
+
+    def publish(self, event: Event) -> None:
+        """Deliver to every handler of the event's class and its base classes."""
+        for cls in type(event).__mro__:
+            if not (isinstance(cls, type) and issubclass(cls, Event)):
+                continue
+            refs = self._subs.get(cls)
+            if not refs:
+                continue
+            alive = []
+            for ref in refs:
+                handler = ref()
+                if handler is None:
+                    continue
+                alive.append(ref)
+                self._deliver(handler, event)
+            self._subs[cls] = alive
+
+    def _deliver(self, handler: Handler, event: Event) -> None:
+        try:
+            result = handler(event)
+        except Exception:
+            log.exception("event handler %r failed on %s", handler, type(event).__name__)
+            return
+        if inspect.isawaitable(result):
+            task = asyncio.ensure_future(result)
+            self._pending.add(task)  # type: ignore[arg-type]
+            task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Future[None]) -> None:
+        self._pending.discard(task)  # type: ignore[arg-type]
+        if not task.cancelled() and task.exception() is not None:
+            log.error("async event handler failed", exc_info=task.exception())

@@ -1,0 +1,72 @@
+"""Ports: what the engine needs from a venue. Concrete adapters live beside this file.
+
+Every method of ExecutionClient is classified as MUTATING (changes anything on a venue) or
+READ. The SafetyGate relies on this classification; a test fails if a method is added to the
+protocol without being classified.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Protocol, runtime_checkable
+
+from workstation.core.enums import Category
+from workstation.core.types import AmendRequest, Balance, Fill, Order, OrderAck, OrderRequest, Position
+
+MUTATING_METHODS: frozenset[str] = frozenset(
+    {
+        "place_order",
+        "amend_order",
+        "cancel_order",
+        "cancel_all_orders",
+        "close_position",
+        "set_leverage",
+        "transfer",
+    }
+)
+READ_METHODS: frozenset[str] = frozenset(
+    {
+        "fetch_balances",
+        "fetch_positions",
+        "fetch_open_orders",
+        "fetch_order",
+        "fetch_executions",
+        "server_time_ms",
+    }
+)
+
+
+@runtime_checkable
+class ExecutionClient(Protocol):
+    """Orders and account state on one venue. All calls are async and never block the loop."""
+
+    @property
+    def venue(self) -> str: ...
+
+    # --- mutating -------------------------------------------------------------------------
+    async def place_order(self, request: OrderRequest) -> OrderAck: ...
+
+    async def amend_order(self, request: AmendRequest) -> OrderAck: ...
+
+    async def cancel_order(self, symbol: str, client_order_id: str, category: Category) -> OrderAck: ...
+
+    async def cancel_all_orders(self, category: Category, symbol: str | None = None) -> list[OrderAck]: ...
+
+    async def close_position(self, symbol: str, category: Category) -> OrderAck | None: ...
+
+    async def set_leverage(self, symbol: str, leverage: Decimal, category: Category) -> None: ...
+
+    async def transfer(self, coin: str, amount: Decimal, from_account: str, to_account: str) -> str: ...
+
+    # --- read -----------------------------------------------------------------------------
+    async def fetch_balances(self) -> list[Balance]: ...
+
+    async def fetch_positions(self, category: Category, symbol: str | None = None) -> list[Position]: ...
+
+    async def fetch_open_orders(self, category: Category, symbol: str | None = None) -> list[Order]: ...
+
+    async def fetch_order(self, category: Category, client_order_id: str) -> Order | None: ...
+
+    async def fetch_executions(self, category: Category, symbol: str | None = None) -> list[Fill]: ...
+
+    async def server_time_ms(self) -> int: ...
