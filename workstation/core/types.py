@@ -123,3 +123,16 @@ class Balance:
     total: Decimal
     available: Decimal
     extra: dict[str, Decimal] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ApiCredentials:
+    """An exchange API key pair. Its repr and str never show the secret, nor a prefix of the key."""
+
+    api_key: str = field(repr=False)
+    api_secret: str = field(repr=False)
+
+    def __repr__(self) -> str:
+        return "ApiCredentials(api_key=<redacted>, api_secret=<redacted>)"
+
+    __str__ = __repr__
