@@ -36,8 +36,9 @@ class CandleArrays:
         return cls(np.empty(0, np.int64), *(np.empty(0, np.float64) for _ in PRICE_COLUMNS))
 
     @classmethod
-    def from_columns(cls, ts: object, open_: object, high: object, low: object, close: object,
-                     volume: object) -> CandleArrays:
+    def from_columns(
+        cls, ts: object, open_: object, high: object, low: object, close: object, volume: object
+    ) -> CandleArrays:
         """Build from any array-likes, converting to int64 / float64."""
         return cls(
             np.ascontiguousarray(ts, dtype=np.int64),
@@ -85,9 +86,7 @@ class CandleArrays:
             return False
         if not np.array_equal(self.ts, other.ts):
             return False
-        return all(
-            np.array_equal(getattr(self, c), getattr(other, c), equal_nan=True) for c in PRICE_COLUMNS
-        )
+        return all(np.array_equal(getattr(self, c), getattr(other, c), equal_nan=True) for c in PRICE_COLUMNS)
 
     def to_frame(self) -> pd.DataFrame:
         """A DataFrame indexed by a UTC DatetimeIndex named `ts`."""

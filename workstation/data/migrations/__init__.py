@@ -1,0 +1,1 @@
+"""Alembic migrations of the candle store, shipped inside the package so installs can upgrade."""
