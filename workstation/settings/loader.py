@@ -57,6 +57,8 @@ class ConfigSources:
     config_dir: Path = field(default_factory=bundled_config_dir)
     user_config_dir: Path | None = None
     user_file: Path | None = None
+    debug_file: Path | None = None
+    """Replaces the debug.yaml layers (used by `config check path/to/debug.yaml`)."""
     overrides: tuple[str, ...] = ()
 
 
@@ -134,7 +136,9 @@ def _read_layer(merger: _Merger, path: Path, *, required: bool, is_debug_file: b
     if is_debug_file:
         extra = sorted(set(data) - {"debug_mode"})
         if extra:
-            raise ConfigError([f"{name}: {extra[0]}: unknown key; {DEBUG_FILE} holds only the master switch debug_mode"])
+            raise ConfigError(
+                [f"{name}: {extra[0]}: unknown key; {DEBUG_FILE} holds only the master switch debug_mode"]
+            )
     elif "debug_mode" in data:
         raise ConfigError(
             [f"{name}: debug_mode: the master switch lives only in {DEBUG_FILE} (or --set debug_mode=... for one run)"]
@@ -175,8 +179,11 @@ def load_settings(sources: ConfigSources | None = None) -> LoadedSettings:
     _named_layer(merger, sources, "environment", "environments/{}.yaml")
     if sources.user_file is not None:
         _read_layer(merger, sources.user_file, required=True)
-    for path in _bundled_and_user(sources, DEBUG_FILE):
-        _read_layer(merger, path, required=False, is_debug_file=True)
+    if sources.debug_file is not None:
+        _read_layer(merger, sources.debug_file, required=True, is_debug_file=True)
+    else:
+        for path in _bundled_and_user(sources, DEBUG_FILE):
+            _read_layer(merger, path, required=False, is_debug_file=True)
     apply_overrides(merger, sources.overrides)
     try:
         settings = Settings.model_validate(merger.data)

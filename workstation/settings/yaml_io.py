@@ -18,9 +18,7 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
         key = loader.construct_object(key_node, deep=deep)
         if key in seen:
             mark = key_node.start_mark
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r} (line {mark.line + 1})", mark
-            )
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r} (line {mark.line + 1})", mark)
         seen.add(key)
     return loader.construct_mapping(node, deep=deep)
 
@@ -50,7 +48,7 @@ def read_yaml_mapping(path: Path, shown_as: str) -> dict[str, Any]:
 
 def parse_yaml_mapping(text: str, shown_as: str) -> dict[str, Any]:
     try:
-        data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - SafeLoader subclass
+        data = yaml.load(text, Loader=_StrictLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -71,6 +69,6 @@ def parse_yaml_mapping(text: str, shown_as: str) -> dict[str, Any]:
 def parse_yaml_scalar(text: str) -> Any:
     """Parse a --set value the way YAML would ('false' -> False, '3' -> 3, 'a' -> 'a')."""
     try:
-        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506
+        return yaml.load(text, Loader=_StrictLoader)
     except yaml.YAMLError:
         return text

@@ -1,0 +1,79 @@
+"""`workstation ...`: the command-line entry point and the composition root for headless commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from workstation import APP_NAME, __version__
+from workstation.commands import config_cmd, keys, kill_switch
+from workstation.commands.common import GlobalOptions, options
+from workstation.commands.doctor import doctor
+
+app = typer.Typer(
+    name="workstation",
+    help=f"{APP_NAME}: a trading workstation that is safe by default. With no command, opens the desktop app.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(config_cmd.app, name="config")
+app.add_typer(keys.app, name="keys")
+app.add_typer(kill_switch.app, name="kill-switch")
+app.command("doctor")(doctor)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"{APP_NAME} {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_callback(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None, typer.Option("--config", metavar="PATH", help="An extra YAML layer over the shipped config.", dir_okay=False)
+    ] = None,
+    home: Annotated[
+        Path | None,
+        typer.Option(
+            "--home", help="Where databases and logs live (env WORKSTATION_HOME; default: per-user data dir)."
+        ),
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", metavar="KEY=VALUE", help="Override one setting for this run: dotted.key=value (repeatable)."),
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    ctx.obj = GlobalOptions(config_file=config, home=home, overrides=tuple(set_ or ()))
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(gui, ctx=ctx)
+
+
+@app.command()
+def gui(
+    ctx: typer.Context,
+    screenshot: Annotated[
+        Path | None, typer.Option("--screenshot", help="Save the window to this PNG and exit (works offscreen).")
+    ] = None,
+) -> None:
+    """Open the desktop workstation."""
+    rt = options(ctx).runtime()
+    from workstation.ui.app import run_gui
+
+    raise typer.Exit(run_gui(rt, screenshot=screenshot))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

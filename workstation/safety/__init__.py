@@ -1,0 +1,1 @@
+"""Safety: the SafetyGate (the only way to an execution client), session limits, preflight."""
