@@ -164,6 +164,21 @@ class FakeExchange(FakeExchangeState):
         chunk, cursor = page([public(o) for o in items], params, default=20, maximum=50)
         return {"list": chunk, "nextPageCursor": cursor, "category": params.get("category")}
 
+    def order_history(self, params: Params) -> dict[str, Any]:
+        """Closed orders (and open ones when asked by id), newest first."""
+        items = [
+            o
+            for o in self.orders.values()
+            if o["_category"] == params.get("category")
+            and (not params.get("symbol") or o["symbol"] == params["symbol"])
+            and (not params.get("orderLinkId") or o["orderLinkId"] == params["orderLinkId"])
+            and (not params.get("orderId") or o["orderId"] == params["orderId"])
+            and (o["orderStatus"] not in OPEN_STATUSES or params.get("orderLinkId") or params.get("orderId"))
+        ]
+        items.sort(key=lambda o: int(o["createdTime"]), reverse=True)
+        chunk, cursor = page([public(o) for o in items], params, default=20, maximum=50)
+        return {"list": chunk, "nextPageCursor": cursor, "category": params.get("category")}
+
     # --- fills, positions, executions -------------------------------------------------------
     def fill(self, order: dict[str, Any], price: Decimal, qty: Decimal) -> dict[str, Any]:
         if order["orderStatus"] not in OPEN_STATUSES:

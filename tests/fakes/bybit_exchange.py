@@ -119,7 +119,8 @@ def page(items: list[Any], params: Params, default: int, maximum: int) -> tuple[
     """Offset paging behind an opaque cursor, like Bybit's nextPageCursor."""
     try:
         limit = int(params.get("limit") or default)
-        start = int(str(params.get("cursor") or "0").removeprefix("offset%3D"))
+        # pybit sends the cursor as received ("offset%3D20"); the server sees it decoded.
+        start = int(str(params.get("cursor") or "0").replace("%3D", "=").removeprefix("offset="))
     except ValueError:
         raise ApiError(10001, "params error: limit or cursor invalid") from None
     if not 1 <= limit <= maximum:
@@ -230,9 +231,7 @@ class FakeExchangeState:
         start = int(params["start"]) if params.get("start") else None
         end = int(params["end"]) if params.get("end") else None
         rows = self.candles.get((category, str(symbol), str(interval)), [])
-        rows = [
-            r for r in rows if (start is None or int(r[0]) >= start) and (end is None or int(r[0]) <= end)
-        ]
+        rows = [r for r in rows if (start is None or int(r[0]) >= start) and (end is None or int(r[0]) <= end)]
         chosen = rows[:limit] if start is not None and end is None else rows[-limit:]
         return {"symbol": symbol, "category": category, "list": list(reversed(chosen))}
 

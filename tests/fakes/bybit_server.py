@@ -93,6 +93,7 @@ class FakeBybit:
             "/v5/account/wallet-balance": ex.wallet_balance,
             "/v5/position/list": ex.position_list,
             "/v5/order/realtime": ex.order_realtime,
+            "/v5/order/history": ex.order_history,
             "/v5/execution/list": ex.execution_list,
             "/v5/user/query-api": dict,  # answered from the caller's KeyRecord in _handle
         }
@@ -115,7 +116,7 @@ class FakeBybit:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True
         self._server.block_on_close = False
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-bybit", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="fake-bybit", daemon=True)
         self._thread.start()
         return self
 
@@ -223,11 +224,7 @@ class FakeBybit:
 
     def open_orders(self) -> list[dict[str, Any]]:
         with self.exchange.lock:
-            return [
-                dict(o)
-                for o in self.exchange.orders.values()
-                if o["orderStatus"] in ("New", "PartiallyFilled")
-            ]
+            return [dict(o) for o in self.exchange.orders.values() if o["orderStatus"] in ("New", "PartiallyFilled")]
 
     # --- request log ------------------------------------------------------------------------
     @property
@@ -278,9 +275,7 @@ class FakeBybit:
             if fault is not None:
                 raise ApiError(fault.ret_code, fault.ret_msg)
             with self.exchange.lock:
-                result = (
-                    self.exchange.query_api(key) if path == "/v5/user/query-api" and key else handler(params)
-                )
+                result = self.exchange.query_api(key) if path == "/v5/user/query-api" and key else handler(params)
             envelope = {"retCode": 0, "retMsg": "OK", "result": result, "retExtInfo": {}}
         except ApiError as err:
             envelope = {"retCode": err.code, "retMsg": err.msg, "result": {}, "retExtInfo": {}}
@@ -355,6 +350,7 @@ class FakeBybit:
 class _RequestHandler(BaseHTTPRequestHandler):
     owner: FakeBybit
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # else keep-alive answers stall 40 ms on delayed ACKs
 
     def do_GET(self) -> None:
         self._serve("GET")
