@@ -64,3 +64,22 @@ def parse_time(text: str) -> int:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.UTC)
     return int(parsed.timestamp() * 1000)
+
+
+def interval_name(ms: int) -> str:
+    """60000 -> '1m', 3600000 -> '1h', 604800000 -> '1w'."""
+    if ms <= 0 or ms % MINUTE_MS:
+        raise ValueError(f"{ms} ms is not a whole number of minutes")
+    for unit in ("w", "d", "h"):
+        if ms % _UNIT_MS[unit] == 0 and (unit != "w" or ms == _UNIT_MS["w"]):
+            return f"{ms // _UNIT_MS[unit]}{unit}"
+    return f"{ms // MINUTE_MS}m"
+
+
+def infer_interval(ts: np.ndarray) -> str | None:
+    """The most common step between sorted timestamps, or None with fewer than two rows."""
+    steps = np.diff(np.unique(ts))
+    if not len(steps):
+        return None
+    values, counts = np.unique(steps, return_counts=True)
+    return interval_name(int(values[np.argmax(counts)]))
