@@ -341,6 +341,21 @@ def test_init_when_default_backend_is_fail_then_headless_env_works(
     assert store.backend_name() == "keyring.backends.fail.Keyring"
 
 
+def test_get_when_configured_backend_cannot_load_then_env_fallback_still_works(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(keyring.core, "_keyring_backend", None)
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "no_such_module.Keyring")
+    store = KeyStore(env={KEY_VAR: CANARY_KEY, SECRET_VAR: CANARY_SECRET})
+    assert store.get(TESTNET) == CREDS
+    assert store.backend_name() == "(not loaded)"
+    with pytest.raises(NoKeyringAvailableError, match="PYTHON_KEYRING_BACKEND"):
+        store.set(TESTNET, CREDS)
+    description = describe_backend()
+    assert not description.usable
+    assert "cannot be loaded" in description.problem
+
+
 def test_describe_backend_when_memory_then_usable(memory_keyring: InMemoryKeyring) -> None:
     description = describe_backend(memory_keyring, probe=True)
     assert description.usable

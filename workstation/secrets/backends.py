@@ -85,7 +85,15 @@ def resolve_backend(backend: KeyringBackend) -> KeyringBackend:
 
 def default_backend() -> KeyringBackend:
     """keyring's configured or detected backend (honours keyringrc.cfg and PYTHON_KEYRING_BACKEND)."""
-    return keyring.get_keyring()
+    failure: str | None = None
+    try:
+        return keyring.get_keyring()
+    except Exception as exc:  # a keyringrc.cfg or PYTHON_KEYRING_BACKEND naming a missing class
+        failure = f"{type(exc).__name__}: {exc}"
+    raise NoKeyringAvailableError(
+        f"The configured keyring backend cannot be loaded ({failure}); check PYTHON_KEYRING_BACKEND "
+        "and keyringrc.cfg. " + headless_hint()
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +114,10 @@ def describe_backend(backend: KeyringBackend | None = None, *, probe: bool = Fal
     With `probe`, also look up a name that is never stored, which proves the service answers
     (on a desktop this may show an unlock prompt).
     """
-    candidate = default_backend() if backend is None else backend
+    try:
+        candidate = default_backend() if backend is None else backend
+    except SecretsError as exc:
+        return BackendDescription(name="(not loaded)", usable=False, problem=str(exc))
     try:
         chosen = resolve_backend(candidate)
     except SecretsError as exc:

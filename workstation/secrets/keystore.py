@@ -186,7 +186,11 @@ class KeyStore:
         try:
             return backend_path(self._usable_backend())
         except SecretsError:
+            pass
+        try:
             return backend_path(self._candidate())
+        except SecretsError:
+            return "(not loaded)"
 
     # -- internals ----------------------------------------------------------------------------
 
