@@ -1,7 +1,8 @@
 """EventBus: typed publish/subscribe on the asyncio loop, dispatch by event class.
 
-Handlers are held weakly (bound methods through WeakMethod), so a closed panel that forgot
-to unsubscribe is simply dropped. A handler that raises is logged and never stops delivery
+Bound methods are held weakly (WeakMethod), so a closed panel that forgot to unsubscribe is
+simply dropped; plain functions, lambdas and builtins are held strongly (a weak reference to
+a temporary bound builtin such as `events.append` would die at once). A handler that raises is logged and never stops delivery
 to the others.
 """
 
@@ -17,22 +18,32 @@ from typing import Any, TypeVar
 from workstation.core.events import Event
 
 E = TypeVar("E", bound=Event)
-Handler = Callable[[Any], None | Awaitable[None]]
+Handler = Callable[[Any], Awaitable[None] | None]
 
 log = logging.getLogger(__name__)
 
 
+class _StrongRef:
+    __slots__ = ("_target",)
+
+    def __init__(self, target: Any) -> None:
+        self._target = target
+
+    def __call__(self) -> Any:
+        return self._target
+
+
 class EventBus:
     def __init__(self) -> None:
-        self._subs: dict[type[Event], list[weakref.ref[Any]]] = {}
+        self._subs: dict[type[Event], list[Callable[[], Any]]] = {}
         self._pending: set[asyncio.Task[None]] = set()
 
-    def subscribe(self, event_type: type[E], handler: Callable[[E], None | Awaitable[None]]) -> None:
-        ref: weakref.ref[Any]
+    def subscribe(self, event_type: type[E], handler: Callable[[E], Awaitable[None] | None]) -> None:
+        ref: Callable[[], Any]
         if inspect.ismethod(handler):
             ref = weakref.WeakMethod(handler)
         else:
-            ref = weakref.ref(handler)
+            ref = _StrongRef(handler)
         self._subs.setdefault(event_type, []).append(ref)
 
     def unsubscribe(self, event_type: type[E], handler: Callable[[E], Any]) -> None:

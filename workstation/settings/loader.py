@@ -154,19 +154,37 @@ def _bundled_and_user(sources: ConfigSources, relative: str) -> list[Path]:
     return paths
 
 
-def _named_layer(merger: _Merger, sources: ConfigSources, key: str, relative: str) -> None:
-    value = merger.data.get(key)
+def _named_layer(merger: _Merger, sources: ConfigSources, key: str, relative: str, chosen: dict[str, Any]) -> None:
+    """Read the layer named by `key` (profile, environment). The name may come from any layer,
+    including the user's file and --set, so it is looked up in `chosen` first."""
+    value, origin = chosen.get(key, (merger.data.get(key), merger.origin_of((key,))))
     if value is None:
         return
     if not isinstance(value, str) or not _NAME.match(value):
-        origin = merger.origin_of((key,))
         raise ConfigError([f"{origin}: {key}: expected a lower-case name such as private_use, got {value!r}"])
     bundled, *user = _bundled_and_user(sources, relative.format(value))
     if not bundled.exists() and not any(p.exists() for p in user):
-        origin = merger.origin_of((key,))
         raise ConfigError([f"{origin}: {key}: no such file {shown(bundled)}"])
     for path in (bundled, *user):
         _read_layer(merger, path, required=False)
+
+
+def _layer_names_chosen_later(sources: ConfigSources) -> dict[str, tuple[Any, str]]:
+    """profile / environment as chosen by the user's file or --set (which are read last)."""
+    chosen: dict[str, tuple[Any, str]] = {}
+    if sources.user_file is not None and sources.user_file.exists():
+        try:
+            data = read_yaml_mapping(sources.user_file, shown(sources.user_file))
+        except YamlFileError:
+            data = {}  # reported with its location when the file is read as a layer
+        for key in ("profile", "environment"):
+            if key in data:
+                chosen[key] = (data[key], shown(sources.user_file))
+    for text in sources.overrides:
+        path, value = parse_override(text)
+        if len(path) == 1 and path[0] in ("profile", "environment"):
+            chosen[path[0]] = (value, f"--set {path[0]}")
+    return chosen
 
 
 def load_settings(sources: ConfigSources | None = None) -> LoadedSettings:
@@ -175,8 +193,9 @@ def load_settings(sources: ConfigSources | None = None) -> LoadedSettings:
     merger = _Merger()
     for i, path in enumerate(_bundled_and_user(sources, "default.yaml")):
         _read_layer(merger, path, required=(i == 0))
-    _named_layer(merger, sources, "profile", "{}.yaml")
-    _named_layer(merger, sources, "environment", "environments/{}.yaml")
+    chosen = _layer_names_chosen_later(sources)
+    _named_layer(merger, sources, "profile", "{}.yaml", chosen)
+    _named_layer(merger, sources, "environment", "environments/{}.yaml", chosen)
     if sources.user_file is not None:
         _read_layer(merger, sources.user_file, required=True)
     if sources.debug_file is not None:
