@@ -306,11 +306,11 @@ def test_failures_when_logged_at_debug_then_secret_and_key_never_appear(
 ) -> None:
     key, secret = "CANARYKEY-9d1e", "CANARYSECRET-51b7c0"
     fake.add_key(key, secret)
-    caplog.set_level(logging.DEBUG)
-    logging.getLogger("pybit").setLevel(logging.DEBUG)
     errors: list[BaseException] = []
     wrong = make_client(fake, key=key, secret="CANARYSECRET-wrong")
     good = make_client(fake, key=key, secret=secret, timeout_s=0.3)
+    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="pybit")  # after the clients: they raise pybit to INFO
     fake.http_status_next("/v5/order/create", 403)
     fake.delay_next("/v5/position/list", 0.6)
     calls = [wrong.fetch_balances(), good.place_order(limit_buy("oa-s")), good.fetch_positions(LINEAR)]
