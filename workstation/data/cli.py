@@ -1,0 +1,258 @@
+"""`workstation data ...`: import files, list what is stored, check quality, show candles."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from workstation.data.importer import FileFormat, import_file
+from workstation.data.intervals import format_ms, parse_time
+from workstation.data.quality import check
+from workstation.data.sample import load_bundled_sample
+from workstation.data.sources.common import DataImportError
+from workstation.data.sources.csv_import import CsvFormat
+from workstation.data.store import CandleStore, SeriesInfo
+
+app = typer.Typer(name="data", help="Market data: import, list, check and show candles.", no_args_is_help=True)
+console = Console()
+err = Console(stderr=True)
+
+
+def default_db() -> Path:
+    return Path(os.environ.get("WORKSTATION_HOME") or ".workstation-home") / "candles.db"
+
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db", help="Store file or SQLAlchemy URL [default: $WORKSTATION_HOME/candles.db, else ./.workstation-home]"
+    ),
+]
+VenueOption = Annotated[str | None, typer.Option("--venue", help="binance, bybit, ...")]
+SymbolOption = Annotated[str, typer.Option("--symbol", help="e.g. BTCUSDT")]
+IntervalOption = Annotated[str, typer.Option("--interval", help="1m, 5m, 15m, 1h, 4h, 1d, 1w")]
+KindOption = Annotated[str, typer.Option("--kind", help="trade or mark")]
+
+
+def _open(db: str | None) -> CandleStore:
+    return CandleStore.open(db or default_db())
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[red]{message}[/red]", highlight=False)
+    return typer.Exit(1)
+
+
+def _series(store: CandleStore, venue: str | None, symbol: str, interval: str, kind: str) -> SeriesInfo:
+    found = [
+        s
+        for s in store.series()
+        if s.symbol == symbol and s.interval == interval and s.kind == kind and (venue is None or s.venue == venue)
+    ]
+    if not found:
+        raise _fail(f"no {kind} candles stored for {symbol} {interval}" + (f" on {venue}" if venue else ""))
+    if len(found) > 1:
+        raise _fail(
+            f"{symbol} {interval} is stored for several venues ({', '.join(s.venue for s in found)}); pass --venue"
+        )
+    return found[0]
+
+
+@app.command("import")
+def import_(
+    paths: Annotated[list[Path], typer.Argument(help="Files to import")],
+    venue: VenueOption = None,
+    symbol: Annotated[str | None, typer.Option("--symbol", help="Default: from the file name")] = None,
+    interval: Annotated[str | None, typer.Option("--interval", help="Default: from the file")] = None,
+    fmt: Annotated[FileFormat, typer.Option("--format", help="File format")] = FileFormat.AUTO,
+    skip_bad_rows: Annotated[
+        bool, typer.Option("--skip-bad-rows", help="Import the good rows of a file that has bad ones")
+    ] = False,
+    ts_column: Annotated[str | None, typer.Option("--ts-column", help="CSV timestamp column")] = None,
+    ts_unit: Annotated[str, typer.Option("--ts-unit", help="CSV: auto, s, ms, us, ns, iso")] = "auto",
+    timezone: Annotated[str, typer.Option("--timezone", help="CSV: zone of naive dates")] = "UTC",
+    db: DbOption = None,
+) -> None:
+    """Import Binance dumps, freqtrade feather files or CSV files (all-or-nothing per file)."""
+    csv_format = CsvFormat(ts=ts_column, ts_unit=ts_unit, timezone=timezone)
+    failed = 0
+    with (
+        _open(db) as store,
+        Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total} files"),
+            TimeElapsedColumn(),
+            console=console,
+        ) as progress,
+    ):
+        task = progress.add_task("importing", total=len(paths))
+        for path in paths:
+            progress.update(task, description=f"importing {path.name}")
+            started = time.perf_counter()
+            try:
+                report = import_file(
+                    store,
+                    path,
+                    venue=venue,
+                    symbol=symbol,
+                    interval=interval,
+                    fmt=fmt,
+                    csv_format=csv_format,
+                    skip_bad_rows=skip_bad_rows,
+                )
+            except DataImportError as exc:
+                failed += 1
+                progress.console.print(f"[red]{exc}[/red]", highlight=False)
+            else:
+                rate = report.rows_read / max(time.perf_counter() - started, 1e-9)
+                what = report.interval or "funding"
+                progress.console.print(
+                    f"{path.name}: {report.venue} {report.symbol} {what} {report.kind}, "
+                    f"{report.rows_read} rows read ({report.ts_unit}), {report.added} added, "
+                    f"{report.changed} changed, {report.skipped} bad rows skipped, "
+                    f"{report.duplicates} duplicates, {rate:,.0f} rows/s",
+                    highlight=False,
+                )
+                for bad in report.bad_rows[:20]:
+                    progress.console.print(f"  skipped {bad}", highlight=False)
+            progress.advance(task)
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command("list")
+def list_(db: DbOption = None, as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False) -> None:
+    """What is stored: venue, symbol, interval, kind, first, last, rows."""
+    with _open(db) as store:
+        series = store.series()
+    if as_json:
+        console.print_json(
+            json.dumps(
+                [
+                    {
+                        "venue": s.venue,
+                        "symbol": s.symbol,
+                        "interval": s.interval,
+                        "kind": s.kind,
+                        "first": format_ms(s.first_ts),
+                        "last": format_ms(s.last_ts),
+                        "first_ts": s.first_ts,
+                        "last_ts": s.last_ts,
+                        "rows": s.rows,
+                        "bytes_per_candle": s.stored_bytes / max(s.rows, 1),
+                    }
+                    for s in series
+                ]
+            )
+        )
+        return
+    table = Table("venue", "symbol", "interval", "kind", "first (UTC)", "last (UTC)", "rows", "bytes/row")
+    for s in series:
+        table.add_row(
+            s.venue,
+            s.symbol,
+            s.interval,
+            s.kind,
+            format_ms(s.first_ts),
+            format_ms(s.last_ts),
+            f"{s.rows:,}",
+            f"{s.stored_bytes / max(s.rows, 1):.1f}",
+        )
+    console.print(table if series else "nothing stored yet")
+
+
+@app.command("quality")
+def quality(
+    symbol: SymbolOption,
+    interval: IntervalOption,
+    venue: VenueOption = None,
+    kind: KindOption = "trade",
+    db: DbOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Gaps, duplicates, ordering, OHLC consistency, outliers, zero-volume and stale runs."""
+    with _open(db) as store:
+        info = _series(store, venue, symbol, interval, kind)
+        report = check(store.read(info.venue, symbol, interval, kind=kind), interval)
+    if as_json:
+        console.print_json(json.dumps({"venue": info.venue, "symbol": symbol, **report.to_dict()}))
+        return
+    verdict = "[green]ok[/green]" if report.ok else "[red]problems found[/red]"
+    console.print(
+        f"{info.venue} {symbol} {interval} {kind}: {report.rows:,} rows, "
+        f"{format_ms(report.first_ts)} -> {format_ms(report.last_ts)} UTC: {verdict}"
+    )
+    console.print(f"gaps: {len(report.gaps)} ({report.missing_bars} bars missing)")
+    for gap in report.gaps[:50]:
+        console.print(f"  {gap}")
+    console.print(
+        f"duplicates: {len(report.duplicates)}, out of order: {report.out_of_order}, "
+        f"misaligned: {len(report.misaligned)}, OHLC violations: {len(report.ohlc_violations)}"
+    )
+    for v in report.ohlc_violations[:20]:
+        console.print(f"  {format_ms(v.ts)}: {v.problem}")
+    console.print(
+        f"warnings: {len(report.outliers)} outliers, {len(report.zero_volume_runs)} zero-volume "
+        f"runs, {len(report.stale_runs)} stale-price runs"
+    )
+    for o in report.outliers[:20]:
+        console.print(f"  outlier {format_ms(o.ts)}: log return {o.log_return:+.4f}, z {o.z:+.0f}")
+    for r in report.zero_volume_runs[:20]:
+        console.print(f"  zero volume {format_ms(r.start_ts)} -> {format_ms(r.end_ts)} ({r.bars} bars)")
+    for r in report.stale_runs[:20]:
+        console.print(f"  stale price {format_ms(r.start_ts)} -> {format_ms(r.end_ts)} ({r.bars} bars)")
+
+
+@app.command("show")
+def show(
+    symbol: SymbolOption,
+    interval: IntervalOption,
+    venue: VenueOption = None,
+    start: Annotated[str | None, typer.Option("--start", help="UTC date/time or ms")] = None,
+    end: Annotated[str | None, typer.Option("--end", help="UTC date/time or ms (exclusive)")] = None,
+    resample_to: Annotated[str | None, typer.Option("--resample", help="e.g. 1h")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="Rows to print (the last ones)")] = 20,
+    kind: KindOption = "trade",
+    db: DbOption = None,
+) -> None:
+    """Print stored candles, optionally resampled (incomplete buckets are left out and counted)."""
+    try:
+        lo = None if start is None else parse_time(start)
+        hi = None if end is None else parse_time(end)
+    except ValueError as exc:
+        raise _fail(str(exc)) from exc
+    with _open(db) as store:
+        info = _series(store, venue, symbol, interval, kind)
+        note = ""
+        if resample_to:
+            try:
+                result = store.read_resampled(info.venue, symbol, interval, resample_to, lo, hi, kind=kind)
+            except ValueError as exc:
+                raise _fail(str(exc)) from exc
+            candles = result.candles
+            note = f", {result.dropped} incomplete {resample_to} buckets left out"
+        else:
+            candles = store.read(info.venue, symbol, interval, lo, hi, kind=kind)
+    shown = candles.take(slice(max(len(candles) - limit, 0), None))
+    table = Table("open time (UTC)", "open", "high", "low", "close", "volume")
+    for c in shown.candles():
+        table.add_row(format_ms(c.ts), f"{c.open:g}", f"{c.high:g}", f"{c.low:g}", f"{c.close:g}", f"{c.volume:g}")
+    console.print(table)
+    console.print(f"{len(candles):,} candles in range, last {len(shown)} shown{note}")
+
+
+@app.command("load-sample")
+def load_sample(db: DbOption = None) -> None:
+    """Import the bundled Binance BTCUSDT 1m sample (idempotent)."""
+    with _open(db) as store:
+        report = load_bundled_sample(store)
+    console.print(f"sample: {report.symbol} {report.interval}, {report.added} candles added")
