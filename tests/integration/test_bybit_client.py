@@ -16,7 +16,12 @@ from tests.fakes.bybit_server import FakeBybit
 from workstation.core.enums import Category, OrderStatus, OrderType, Side, Venue
 from workstation.core.errors import ExchangeError, ExchangeUnavailable
 from workstation.core.types import AmendRequest, ApiCredentials, OrderRequest
-from workstation.exchanges.bybit import BybitExecutionClient, BybitHttpError, fetch_server_time_ms
+from workstation.exchanges.bybit import (
+    BybitExecutionClient,
+    BybitHttpError,
+    BybitRateLimited,
+    fetch_server_time_ms,
+)
 from workstation.exchanges.ports import MUTATING_METHODS, READ_METHODS, ExecutionClient
 
 T = TypeVar("T")
@@ -289,9 +294,11 @@ def test_call_when_rate_limited_then_exchange_unavailable_with_code(
     fake: FakeBybit,
 ) -> None:
     fake.fail_next("/v5/order/realtime", 10006, "Too many visits")
-    with pytest.raises(ExchangeUnavailable) as info:
+    before = time.time_ns() // 1_000_000
+    with pytest.raises(BybitRateLimited) as info:
         run(client.fetch_open_orders(LINEAR, "BTCUSDT"))
-    assert info.value.code == 10006
+    assert isinstance(info.value, ExchangeUnavailable) and info.value.code == 10006
+    assert info.value.reset_at_ms is not None and before < info.value.reset_at_ms <= before + 2_000
 
 
 def test_fetch_server_time_ms_when_host_unreachable_then_exchange_unavailable() -> None:

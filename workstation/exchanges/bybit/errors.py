@@ -19,6 +19,7 @@ from workstation.core.errors import ExchangeError, ExchangeUnavailable
 REDACTED = "<redacted>"
 _ORIGIN_STRING = re.compile(r"origin_string\[.*?\]", re.DOTALL)
 
+RATE_LIMITED = 10006
 # retCodes that mean "the venue is busy or down", not "your request is wrong".
 TRANSIENT_CODES = frozenset({10000, 10006, 10016, 10018, 10429, 110079, 170007, 170146})
 
@@ -30,6 +31,15 @@ class BybitHttpError(ExchangeUnavailable):
     def __init__(self, message: str, *, http_status: int) -> None:
         self.http_status = http_status
         super().__init__(message)
+
+
+class BybitRateLimited(ExchangeUnavailable):
+    """retCode 10006: this key's per-endpoint limit. `reset_at_ms` is Bybit's
+    X-Bapi-Limit-Reset-Timestamp (server clock, ms) when it was sent: wait until then."""
+
+    def __init__(self, message: str, *, code: int, reset_at_ms: int | None) -> None:
+        self.reset_at_ms = reset_at_ms
+        super().__init__(message, code=code)
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
@@ -47,6 +57,10 @@ def translate(exc: BaseException, operation: str, secrets: Iterable[str]) -> Exc
     if isinstance(exc, InvalidRequestError):
         code = _int_or_none(exc.status_code)
         message = f"{where}: {redact(str(exc.message).strip(), secrets)}"
+        if code == RATE_LIMITED:
+            headers = exc.resp_headers or {}
+            reset = _int_or_none(headers.get("X-Bapi-Limit-Reset-Timestamp"))
+            return BybitRateLimited(message, code=code, reset_at_ms=reset)
         if code in TRANSIENT_CODES:
             return ExchangeUnavailable(message, code=code)
         return ExchangeError(message, code=code)
