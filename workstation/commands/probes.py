@@ -40,13 +40,15 @@ class BybitProbe:
             recv_window_ms=self._bybit.recv_window_ms,
             timeout_s=timeout_s,
         )
-        info = asyncio.run(client.fetch_api_key_info())
+        try:
+            info = asyncio.run(client.fetch_api_key_info())
+        finally:
+            asyncio.run(client.close())
         granted = ", ".join(f"{k}: {'/'.join(v)}" for k, v in sorted(info.permissions.items()) if v) or "none"
         summary = f"{'read-only' if info.read_only else 'read-write'}; permissions {granted}"
-        if info.ips:
-            summary += f"; IPs {', '.join(info.ips)}"
+        summary += f"; IPs {', '.join(info.ips)}" if info.ip_bound else "; any IP"
         return KeyPermissions(
-            can_withdraw=info.can_withdraw, read_only=info.read_only, ip_bound=bool(info.ips), summary=summary
+            can_withdraw=info.can_withdraw, read_only=info.read_only, ip_bound=info.ip_bound, summary=summary
         )
 
 
