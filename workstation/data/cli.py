@@ -22,8 +22,8 @@ from workstation.data.sources.csv_import import CsvFormat
 from workstation.data.store import CandleStore, SeriesInfo
 
 app = typer.Typer(name="data", help="Market data: import, list, check and show candles.", no_args_is_help=True)
-console = Console()
-err = Console(stderr=True)
+console = Console(soft_wrap=True, emoji=False)
+err = Console(stderr=True, soft_wrap=True, emoji=False)
 
 
 def default_db() -> Path:
@@ -47,7 +47,7 @@ def _open(db: str | None) -> CandleStore:
 
 
 def _fail(message: str) -> typer.Exit:
-    err.print(f"[red]{message}[/red]", highlight=False)
+    err.print(message, style="red", markup=False, highlight=False)
     return typer.Exit(1)
 
 
@@ -111,7 +111,7 @@ def import_(
                 )
             except DataImportError as exc:
                 failed += 1
-                progress.console.print(f"[red]{exc}[/red]", highlight=False)
+                progress.console.print(str(exc), style="red", markup=False, highlight=False)
             else:
                 rate = report.rows_read / max(time.perf_counter() - started, 1e-9)
                 what = report.interval or "funding"

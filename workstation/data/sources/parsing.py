@@ -36,13 +36,27 @@ def open_text(path: Path) -> io.TextIOBase:
     return open(path, encoding="utf-8", newline="")
 
 
+def _wrong_field_counts(path: Path, sep: str, expected: int | None, file: str) -> tuple[list[int], list[BadRow]]:
+    """0-based indices and reports of lines whose field count differs from the first line's."""
+    skip: list[int] = []
+    bad: list[BadRow] = []
+    with open_text(path) as stream:
+        for number, fields in enumerate(csv.reader(stream, delimiter=sep), start=1):
+            if expected is None:
+                expected = len(fields)
+                continue
+            if len(fields) != expected:
+                skip.append(number - 1)
+                found = f"found {len(fields)}" if fields else "found an empty line"
+                bad.append(BadRow(file, number, "line", sep.join(fields)[:80], f"{expected} fields, {found}"))
+    return skip, bad
+
+
 def read_table(
     path: Path, *, header: bool, n_fields: int | None, sep: str = ",", names: list[str] | None = None
 ) -> tuple[pd.DataFrame, np.ndarray, list[BadRow]]:
     """Read a delimited file. Returns the frame, the 1-based file line of each row, bad lines."""
     first_data_line = 2 if header else 1
-    bad: list[BadRow] = []
-    skip: list[int] = []
     kwargs: dict[str, object] = {
         "sep": sep,
         "header": 0 if header else None,
@@ -51,21 +65,13 @@ def read_table(
     }
     try:
         frame = pd.read_csv(path, **kwargs)
+        suspicious = bool(frame.isna().to_numpy().any())  # short lines are padded with NaN
     except (pd.errors.ParserError, ValueError):
-        expected = n_fields
-        with open_text(path) as stream:
-            for number, fields in enumerate(csv.reader(stream, delimiter=sep), start=1):
-                if expected is None:
-                    expected = len(fields)
-                    continue
-                if fields and len(fields) != expected:
-                    skip.append(number - 1)
-                    bad.append(
-                        BadRow(
-                            path.name, number, "line", sep.join(fields)[:80], f"{expected} fields, found {len(fields)}"
-                        )
-                    )
-        frame = pd.read_csv(path, skiprows=skip, **kwargs)
+        suspicious = True
+    if not suspicious:
+        return frame, np.arange(first_data_line, first_data_line + len(frame), dtype=np.int64), []
+    skip, bad = _wrong_field_counts(path, sep, None if header else n_fields, path.name)
+    frame = pd.read_csv(path, skiprows=skip, **kwargs)
     lines = np.arange(first_data_line, first_data_line + len(frame) + len(skip), dtype=np.int64)
     if skip:
         lines = np.setdiff1d(lines, np.asarray(skip, dtype=np.int64) + 1)[: len(frame)]
