@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes.bybit_server import DEFAULT_API_KEY, DEFAULT_API_SECRET, FakeBybit, fake_bybit  # noqa: F401
+from tests.fakes.bybit_server import DEFAULT_API_KEY, DEFAULT_API_SECRET, FakeBybit
 from workstation.bus import EventBus
 from workstation.core.enums import Category, OrderType, Side, Venue
 from workstation.core.errors import OrderDeniedError
@@ -73,7 +73,7 @@ async def _call_every_mutating_method(client: GuardedExecutionClient) -> dict[st
 
 def test_every_mutating_call_when_debug_mode_on_then_zero_requests_reach_the_exchange(
     tmp_path: Path,
-    fake_bybit: FakeBybit,  # noqa: F811
+    fake_bybit: FakeBybit,
 ) -> None:
     gate, denied = _gate(tmp_path, debug=True)
     client = _client(gate, fake_bybit)
@@ -87,7 +87,7 @@ def test_every_mutating_call_when_debug_mode_on_then_zero_requests_reach_the_exc
 
 def test_reads_when_debug_mode_on_then_they_reach_the_exchange_without_keys(
     tmp_path: Path,
-    fake_bybit: FakeBybit,  # noqa: F811
+    fake_bybit: FakeBybit,
 ) -> None:
     gate, _ = _gate(tmp_path, debug=True)
     client = _client(gate, fake_bybit)
@@ -98,7 +98,7 @@ def test_reads_when_debug_mode_on_then_they_reach_the_exchange_without_keys(
 
 def test_every_mutating_call_when_debug_mode_off_then_requests_do_reach_the_exchange(
     tmp_path: Path,
-    fake_bybit: FakeBybit,  # noqa: F811
+    fake_bybit: FakeBybit,
 ) -> None:
     """The control: the same calls with debug mode off arrive, so the zero above means something."""
     gate, denied = _gate(tmp_path, debug=False)
@@ -111,7 +111,7 @@ def test_every_mutating_call_when_debug_mode_off_then_requests_do_reach_the_exch
 
 def test_order_in_flight_when_debug_mode_switched_on_then_it_is_blocked(
     tmp_path: Path,
-    fake_bybit: FakeBybit,  # noqa: F811
+    fake_bybit: FakeBybit,
 ) -> None:
     gate, denied = _gate(tmp_path, debug=False)
     client = _client(gate, fake_bybit)

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.fakes.bybit_server import FakeBybit, fake_bybit  # noqa: F401
+from tests.fakes.bybit_server import FakeBybit
 from tests.integration.cli_runner import run_cli
 
 KEY = "DOCTORKEY00000000001"
@@ -28,7 +28,7 @@ def doctor(
 
 def test_doctor_when_testnet_key_is_clean_and_clock_in_sync_then_passes(
     isolated_home: Path, fake_bybit: FakeBybit
-) -> None:  # noqa: F811
+) -> None:
     fake_bybit.add_key(KEY, SECRET, ips=["203.0.113.7"])
     code, checks = doctor(isolated_home, fake_bybit, "--set", "debug_mode=false", env=KEY_ENV)
     assert code == 0, checks
@@ -39,7 +39,7 @@ def test_doctor_when_testnet_key_is_clean_and_clock_in_sync_then_passes(
     assert checks["debug_mode"]["status"] == "warn"  # debug off: orders can reach testnet
 
 
-def test_doctor_when_key_can_withdraw_then_fails_with_the_fix(isolated_home: Path, fake_bybit: FakeBybit) -> None:  # noqa: F811
+def test_doctor_when_key_can_withdraw_then_fails_with_the_fix(isolated_home: Path, fake_bybit: FakeBybit) -> None:
     fake_bybit.add_key(KEY, SECRET, permissions={"Wallet": ["AccountTransfer", "Withdraw"]}, ips=["203.0.113.7"])
     code, checks = doctor(isolated_home, fake_bybit, "--set", "debug_mode=false", env=KEY_ENV)
     assert code == 1
@@ -50,9 +50,9 @@ def test_doctor_when_key_can_withdraw_then_fails_with_the_fix(isolated_home: Pat
 
 def test_doctor_when_debug_mode_on_then_keys_are_not_loaded_even_if_present(
     isolated_home: Path, fake_bybit: FakeBybit
-) -> None:  # noqa: F811
+) -> None:
     fake_bybit.add_key(KEY, SECRET, permissions={"Wallet": ["Withdraw"]})
-    code, checks = doctor(isolated_home, fake_bybit, env=KEY_ENV)
+    _, checks = doctor(isolated_home, fake_bybit, env=KEY_ENV)
     assert checks["key_permissions"]["status"] == "pass"
     assert "debug mode never loads keys" in checks["key_permissions"]["reason"]
     assert not fake_bybit.requests_to("/v5/user/query-api")
@@ -61,7 +61,7 @@ def test_doctor_when_debug_mode_on_then_keys_are_not_loaded_even_if_present(
 
 def test_doctor_when_clock_is_six_seconds_off_then_clock_check_fails(
     isolated_home: Path, fake_bybit: FakeBybit
-) -> None:  # noqa: F811
+) -> None:
     fake_bybit.set_clock_offset_ms(6000)
     code, checks = doctor(isolated_home, fake_bybit, env=KEY_ENV)
     assert code == 1
@@ -70,14 +70,14 @@ def test_doctor_when_clock_is_six_seconds_off_then_clock_check_fails(
 
 
 def test_doctor_when_venue_unreachable_then_network_warns_and_doctor_does_not_crash(isolated_home: Path) -> None:
-    code, checks = doctor(isolated_home, None, "--set", "exchanges.bybit.base_url=http://127.0.0.1:9", env=KEY_ENV)
+    _, checks = doctor(isolated_home, None, "--set", "exchanges.bybit.base_url=http://127.0.0.1:9", env=KEY_ENV)
     assert checks["network"]["status"] == "warn" and "unreachable" in checks["network"]["reason"]
     assert checks["clock_skew"]["status"] == "warn"
 
 
 def test_doctor_when_testnet_key_missing_then_fails_naming_the_command(
     isolated_home: Path, fake_bybit: FakeBybit
-) -> None:  # noqa: F811
+) -> None:
     code, checks = doctor(isolated_home, fake_bybit, env={"WORKSTATION_CREDENTIALS_FILE": ""})
     assert code == 1
     assert checks["api_keys"]["status"] == "fail"
@@ -86,7 +86,7 @@ def test_doctor_when_testnet_key_missing_then_fails_naming_the_command(
 
 def test_doctor_when_mainnet_with_debug_off_and_no_confirmation_then_fails(
     isolated_home: Path, fake_bybit: FakeBybit
-) -> None:  # noqa: F811
+) -> None:
     sets = ["--set", "trading.allowed_venues=[paper, bybit-mainnet]", "--set", "trading.venue=bybit-mainnet"]
     sets += ["--set", "debug_mode=false", "--set", f"exchanges.bybit.base_url={fake_bybit.base_url}"]
     env = {"WORKSTATION_BYBIT_MAINNET_API_KEY": KEY, "WORKSTATION_BYBIT_MAINNET_API_SECRET": SECRET}

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from keyring.backends.SecretService import Keyring as SecretServiceKeyring
 
-from tests.fakes.bybit_server import FakeBybit, fake_bybit  # noqa: F401
+from tests.fakes.bybit_server import FakeBybit
 from tests.integration.cli_runner import run_cli
 
 CANARY_KEY = "CANARYKEYa1b2c3d4e5f6"
@@ -61,7 +61,7 @@ def test_keys_set_when_venue_is_paper_or_unknown_then_refused_with_exit_2(isolat
 def test_canary_secrets_when_loaded_used_and_rejected_then_never_appear_in_output_logs_or_files(
     isolated_home: Path,
     secret_service_keyring: SecretServiceKeyring,
-    fake_bybit: FakeBybit,  # noqa: F811
+    fake_bybit: FakeBybit,
 ) -> None:
     assert (
         run_cli(

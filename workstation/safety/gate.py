@@ -50,15 +50,13 @@ class SafetyGate:
         off and the venue is allowed. `keyless` builds a client that can only read (paper, or a
         venue client without credentials); it serves reads in debug mode.
         """
-        reason = self.refusal_reason(venue)
-        if reason is None:
+        refusal = self.refusal_reason(venue)
+        if refusal is None:
             inner = live()
-            can_trade = True
         else:
-            log.info("safety gate: %s gets a denying client: %s", venue.value, reason)
+            log.info("safety gate: %s gets a denying client: %s", venue.value, refusal)
             inner = keyless() if keyless is not None else None
-            can_trade = False
-        return GuardedExecutionClient(venue, inner, self, handed_out_live=can_trade)
+        return GuardedExecutionClient(venue, inner, self, refused_at_hand_out=refusal)
 
     def refusal_reason(self, venue: Venue) -> str | None:
         """Why no live client may be handed out for `venue` right now (None: it may)."""
@@ -71,12 +69,12 @@ class SafetyGate:
             return "mainnet trades real money and needs explicit confirmation (--confirm-mainnet)"
         return None
 
-    def check(self, venue: Venue, action: str, *, handed_out_live: bool, reduces_risk: bool) -> str | None:
+    def check(self, venue: Venue, action: str, *, refused_at_hand_out: str | None, reduces_risk: bool) -> str | None:
         """Why this mutating call must be denied now (None: it may go)."""
         if self.debug_switch.enabled:
             return "debug mode is on (config/debug.yaml): every order is blocked"
-        if not handed_out_live:
-            return "this client was handed out while trading was refused; reconnect to trade"
+        if refused_at_hand_out is not None:
+            return f"{refused_at_hand_out} (trading was refused when this client was handed out; reconnect to trade)"
         if self.kill_switch.engaged and not reduces_risk:
             return f"kill switch is engaged ({self.kill_switch.describe()}); only risk-reducing actions pass"
         return None
@@ -85,11 +83,13 @@ class SafetyGate:
 class GuardedExecutionClient:
     """Implements ExecutionClient; every mutating method passes the gate's check first."""
 
-    def __init__(self, venue: Venue, inner: ExecutionClient | None, gate: SafetyGate, *, handed_out_live: bool) -> None:
+    def __init__(
+        self, venue: Venue, inner: ExecutionClient | None, gate: SafetyGate, *, refused_at_hand_out: str | None
+    ) -> None:
         self._venue = venue
         self._inner = inner
         self._gate = gate
-        self._live = handed_out_live
+        self._refused = refused_at_hand_out
 
     @property
     def venue(self) -> str:
@@ -97,12 +97,12 @@ class GuardedExecutionClient:
 
     @property
     def can_trade(self) -> bool:
-        return self._live and not self._gate.debug_switch.enabled
+        return self._refused is None and not self._gate.debug_switch.enabled
 
     def _admit(
         self, action: str, *, reduces_risk: bool = False, symbol: str | None = None, coid: str | None = None
     ) -> ExecutionClient:
-        reason = self._gate.check(self._venue, action, handed_out_live=self._live, reduces_risk=reduces_risk)
+        reason = self._gate.check(self._venue, action, refused_at_hand_out=self._refused, reduces_risk=reduces_risk)
         if reason is None and self._inner is None:
             reason = "no execution client is connected"
         if reason is not None:
