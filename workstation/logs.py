@@ -25,7 +25,9 @@ _MIN_SECRET_LEN = 6
 # Values that look like credentials wherever they appear, whether or not we know them.
 _PATTERNS = [
     re.compile(r"(?i)(x-bapi-(?:api-key|sign)[\"']?\s*[:=]\s*[\"']?)([^\s\"',}]+)"),
-    re.compile(r"(?i)((?:api[_-]?key|api[_-]?secret|secret|password|passphrase|token|sign(?:ature)?)[\"']?\s*[:=]\s*[\"']?)([^\s\"',}&]+)"),
+    re.compile(
+        r"(?i)((?:api[_-]?key|api[_-]?secret|secret|password|passphrase|token|sign(?:ature)?)[\"']?\s*[:=]\s*[\"']?)([^\s\"',}&]+)"
+    ),
     re.compile(r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?(?:bearer\s+)?)([^\s\"',}]+)"),
 ]
 
