@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from workstation import APP_NAME, __version__
-from workstation.commands import config_cmd, keys, kill_switch
+from workstation.commands import config_cmd, data, keys, kill_switch
 from workstation.commands.common import GlobalOptions, options
 from workstation.commands.doctor import doctor
 
@@ -23,6 +23,7 @@ app = typer.Typer(
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(keys.app, name="keys")
 app.add_typer(kill_switch.app, name="kill-switch")
+app.add_typer(data.app, name="data")
 app.command("doctor")(doctor)
 
 
@@ -36,7 +37,8 @@ def _version(value: bool) -> None:
 def main_callback(
     ctx: typer.Context,
     config: Annotated[
-        Path | None, typer.Option("--config", metavar="PATH", help="An extra YAML layer over the shipped config.", dir_okay=False)
+        Path | None,
+        typer.Option("--config", metavar="PATH", help="An extra YAML layer over the shipped config.", dir_okay=False),
     ] = None,
     home: Annotated[
         Path | None,
@@ -46,7 +48,9 @@ def main_callback(
     ] = None,
     set_: Annotated[
         list[str] | None,
-        typer.Option("--set", metavar="KEY=VALUE", help="Override one setting for this run: dotted.key=value (repeatable)."),
+        typer.Option(
+            "--set", metavar="KEY=VALUE", help="Override one setting for this run: dotted.key=value (repeatable)."
+        ),
     ] = None,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")

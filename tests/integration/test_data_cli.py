@@ -7,7 +7,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from workstation.data.cli import app, default_db
+from workstation.commands.data import app, default_db
 from workstation.data.importer import import_file
 from workstation.data.quality import check
 from workstation.data.sample import load_bundled_sample

@@ -153,6 +153,8 @@ def check_keys(ctx: PreflightContext) -> CheckResult:
     venue = ctx.settings.trading.venue
     if not venue.needs_keys:
         return _ok("api_keys", f"{venue.value} needs no API keys; none are loaded")
+    if ctx.settings.debug_mode:
+        return _ok("api_keys", "not checked: debug mode never reads the key store (check again with debug mode off)")
     if ctx.key_presence is None:
         return CheckResult("api_keys", Status.WARN, "key store not checked", "")
     presence = ctx.key_presence(venue)

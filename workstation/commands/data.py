@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 from typing import Annotated
@@ -13,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from workstation.commands.common import options
 from workstation.data.importer import FileFormat, import_file
 from workstation.data.intervals import format_ms, parse_time
 from workstation.data.quality import check
@@ -20,21 +20,21 @@ from workstation.data.sample import load_bundled_sample
 from workstation.data.sources.common import DataImportError
 from workstation.data.sources.csv_import import CsvFormat
 from workstation.data.store import CandleStore, SeriesInfo
+from workstation.runtime import resolve_home
 
 app = typer.Typer(name="data", help="Market data: import, list, check and show candles.", no_args_is_help=True)
 console = Console(soft_wrap=True, emoji=False)
 err = Console(stderr=True, soft_wrap=True, emoji=False)
 
 
-def default_db() -> Path:
-    return Path(os.environ.get("WORKSTATION_HOME") or ".workstation-home") / "candles.db"
+def default_db(ctx: typer.Context | None = None) -> Path:
+    """candles.db in the home directory: --home, else $WORKSTATION_HOME, else the per-user data dir."""
+    return resolve_home(options(ctx).home if ctx is not None else None) / "candles.db"
 
 
 DbOption = Annotated[
     str | None,
-    typer.Option(
-        "--db", help="Store file or SQLAlchemy URL [default: $WORKSTATION_HOME/candles.db, else ./.workstation-home]"
-    ),
+    typer.Option("--db", help="Store file or SQLAlchemy URL [default: <home>/candles.db]"),
 ]
 VenueOption = Annotated[str | None, typer.Option("--venue", help="binance, bybit, ...")]
 SymbolOption = Annotated[str, typer.Option("--symbol", help="e.g. BTCUSDT")]
@@ -42,8 +42,8 @@ IntervalOption = Annotated[str, typer.Option("--interval", help="1m, 5m, 15m, 1h
 KindOption = Annotated[str, typer.Option("--kind", help="trade or mark")]
 
 
-def _open(db: str | None) -> CandleStore:
-    return CandleStore.open(db or default_db())
+def _open(ctx: typer.Context, db: str | None) -> CandleStore:
+    return CandleStore.open(db or default_db(ctx))
 
 
 def _fail(message: str) -> typer.Exit:
@@ -68,6 +68,7 @@ def _series(store: CandleStore, venue: str | None, symbol: str, interval: str, k
 
 @app.command("import")
 def import_(
+    ctx: typer.Context,
     paths: Annotated[list[Path], typer.Argument(help="Files to import")],
     venue: VenueOption = None,
     symbol: Annotated[str | None, typer.Option("--symbol", help="Default: from the file name")] = None,
@@ -85,7 +86,7 @@ def import_(
     csv_format = CsvFormat(ts=ts_column, ts_unit=ts_unit, timezone=timezone)
     failed = 0
     with (
-        _open(db) as store,
+        _open(ctx, db) as store,
         Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -130,9 +131,11 @@ def import_(
 
 
 @app.command("list")
-def list_(db: DbOption = None, as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False) -> None:
+def list_(
+    ctx: typer.Context, db: DbOption = None, as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False
+) -> None:
     """What is stored: venue, symbol, interval, kind, first, last, rows."""
-    with _open(db) as store:
+    with _open(ctx, db) as store:
         series = store.series()
     if as_json:
         console.print_json(
@@ -172,6 +175,7 @@ def list_(db: DbOption = None, as_json: Annotated[bool, typer.Option("--json", h
 
 @app.command("quality")
 def quality(
+    ctx: typer.Context,
     symbol: SymbolOption,
     interval: IntervalOption,
     venue: VenueOption = None,
@@ -180,7 +184,7 @@ def quality(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """Gaps, duplicates, ordering, OHLC consistency, outliers, zero-volume and stale runs."""
-    with _open(db) as store:
+    with _open(ctx, db) as store:
         info = _series(store, venue, symbol, interval, kind)
         report = check(store.read(info.venue, symbol, interval, kind=kind), interval)
     if as_json:
@@ -214,6 +218,7 @@ def quality(
 
 @app.command("show")
 def show(
+    ctx: typer.Context,
     symbol: SymbolOption,
     interval: IntervalOption,
     venue: VenueOption = None,
@@ -230,7 +235,7 @@ def show(
         hi = None if end is None else parse_time(end)
     except ValueError as exc:
         raise _fail(str(exc)) from exc
-    with _open(db) as store:
+    with _open(ctx, db) as store:
         info = _series(store, venue, symbol, interval, kind)
         note = ""
         if resample_to:
@@ -251,8 +256,8 @@ def show(
 
 
 @app.command("load-sample")
-def load_sample(db: DbOption = None) -> None:
+def load_sample(ctx: typer.Context, db: DbOption = None) -> None:
     """Import the bundled Binance BTCUSDT 1m sample (idempotent)."""
-    with _open(db) as store:
+    with _open(ctx, db) as store:
         report = load_bundled_sample(store)
     console.print(f"sample: {report.symbol} {report.interval}, {report.added} candles added")
