@@ -3,12 +3,20 @@
 #   - on Debian/Ubuntu, the system libraries Qt needs (and, for the test suite, Xvfb,
 #     a D-Bus session daemon and gnome-keyring) when they are missing;
 #   - a .venv/ at the repository root with the locked dependencies and the package itself.
-# Usage: scripts/setup.sh [--with-test-tools]
+# Usage: scripts/setup.sh [--with-test-tools] [--with-bench]
+#   --with-bench also installs the peers the benchmarks compare against (vectorbt, backtesting.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 WITH_TEST_TOOLS=0
-[ "${1:-}" = "--with-test-tools" ] && WITH_TEST_TOOLS=1
+LOCK=requirements/lock.txt
+for arg in "$@"; do
+  case "$arg" in
+    --with-test-tools) WITH_TEST_TOOLS=1 ;;
+    --with-bench) LOCK=requirements/bench-lock.txt ;;
+    *) echo "setup: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
 
 QT_DEBS=(libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 fonts-dejavu-core
          libx11-xcb1 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0
@@ -57,11 +65,11 @@ fi
 
 # Re-install only when the lock or the project metadata changed.
 stamp=.venv/.workstation-lock.sha256
-want=$(cat requirements/lock.txt pyproject.toml | sha256sum | cut -d' ' -f1)
+want=$(cat "$LOCK" pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] || [ ! -x .venv/bin/workstation ]; then
   echo "setup: installing locked dependencies into .venv"
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -r requirements/lock.txt
+  .venv/bin/python -m pip install -q -r "$LOCK"
   .venv/bin/python -m pip install -q --no-deps -e .
   echo "$want" > "$stamp"
 fi
