@@ -92,6 +92,12 @@ def test_canary_secrets_when_loaded_used_and_rejected_then_never_appear_in_outpu
     shown = run_cli(*sets, "config", "show", home=isolated_home)
     outputs += [shown.stdout, shown.stderr]
 
+    # 4. a database written while the secrets are in the process's key store
+    loaded = run_cli(*sets, "data", "load-sample", home=isolated_home)
+    assert loaded.returncode == 0, loaded.stderr
+    outputs += [loaded.stdout, loaded.stderr]
+
     assert_no_canary_in(*outputs)
     assert (isolated_home / "logs" / "workstation.log").exists()
+    assert (isolated_home / "candles.db").exists()
     assert_no_canary_anywhere_under(isolated_home)
