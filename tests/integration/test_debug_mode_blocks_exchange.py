@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.bybit_server import DEFAULT_API_KEY, DEFAULT_API_SECRET, FakeBybit
-from workstation.bus import EventBus
+from tests.fixtures.gates import make_gate
 from workstation.core.enums import Category, OrderType, Side, Venue
 from workstation.core.errors import OrderDeniedError
 from workstation.core.events import OrderDenied
@@ -22,22 +22,12 @@ from workstation.core.types import AmendRequest, ApiCredentials, OrderRequest
 from workstation.exchanges.bybit.client import BybitExecutionClient
 from workstation.exchanges.ports import MUTATING_METHODS
 from workstation.safety.gate import GuardedExecutionClient, SafetyGate
-from workstation.safety.switches import DebugSwitch, KillSwitch
 
 CREDS = ApiCredentials(api_key=DEFAULT_API_KEY, api_secret=DEFAULT_API_SECRET)
 
 
 def _gate(tmp_path: Path, *, debug: bool) -> tuple[SafetyGate, list[OrderDenied]]:
-    bus = EventBus()
-    denied: list[OrderDenied] = []
-    bus.subscribe(OrderDenied, denied.append)
-    gate = SafetyGate(
-        debug_switch=DebugSwitch(debug, bus),
-        kill_switch=KillSwitch(tmp_path / "safety.json", bus),
-        bus=bus,
-        allowed_venues=(Venue.PAPER, Venue.BYBIT_TESTNET),
-    )
-    return gate, denied
+    return make_gate(tmp_path, debug=debug, allowed_venues=(Venue.PAPER, Venue.BYBIT_TESTNET))
 
 
 def _client(gate: SafetyGate, fake: FakeBybit) -> GuardedExecutionClient:

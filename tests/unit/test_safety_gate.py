@@ -10,34 +10,17 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.bybit_server import DEFAULT_API_KEY, DEFAULT_API_SECRET, FakeBybit
-from workstation.bus import EventBus
+from tests.fixtures.gates import make_gate
 from workstation.core.enums import Category, Side, Venue
 from workstation.core.errors import ExchangeError, OrderDeniedError
-from workstation.core.events import OrderDenied
 from workstation.core.ids import MAX_CLIENT_ORDER_ID, new_client_order_id
 from workstation.core.types import ApiCredentials, OrderRequest
 from workstation.exchanges.bybit.client import BybitExecutionClient
 from workstation.exchanges.ports import MUTATING_METHODS, READ_METHODS, ExecutionClient
-from workstation.safety.gate import GuardedExecutionClient, SafetyGate
-from workstation.safety.switches import DebugSwitch, KillSwitch
+from workstation.safety.gate import GuardedExecutionClient
+from workstation.safety.switches import KillSwitch
 
 CREDS = ApiCredentials(api_key=DEFAULT_API_KEY, api_secret=DEFAULT_API_SECRET)
-
-
-def make_gate(
-    tmp_path: Path, *, debug: bool = False, mainnet_confirmed: bool = False
-) -> tuple[SafetyGate, list[OrderDenied]]:
-    bus = EventBus()
-    denied: list[OrderDenied] = []
-    bus.subscribe(OrderDenied, denied.append)
-    gate = SafetyGate(
-        debug_switch=DebugSwitch(debug, bus),
-        kill_switch=KillSwitch(tmp_path / "safety.json", bus),
-        bus=bus,
-        allowed_venues=tuple(Venue),
-        mainnet_confirmed=mainnet_confirmed,
-    )
-    return gate, denied
 
 
 def bybit(fake: FakeBybit, venue: Venue = Venue.BYBIT_TESTNET) -> BybitExecutionClient:
