@@ -23,7 +23,7 @@ def test_doctor_json_when_fresh_install_then_prints_every_check_and_exits_zero(i
     report = json.loads(done.stdout)
     names = [c["name"] for c in report["checks"]]
     assert names == [
-        "python", "platform", "qt", "debug_mode", "venue", "api_keys", "key_permissions",
+        "python", "platform", "qt", "debug_mode", "venue", "secrets_backend", "api_keys", "key_permissions",
         "files", "network", "clock_skew", "resources", "kill_switch",
     ]  # fmt: skip
     assert report["ok"] is True

@@ -12,7 +12,15 @@ from workstation.commands.common import EXIT_FAILED, options, out_console
 from workstation.commands.probes import probe_for
 from workstation.core.enums import Venue
 from workstation.core.errors import SecretsError
-from workstation.safety.preflight import KeyPresence, PreflightContext, Status, passed, run_preflight
+from workstation.safety.preflight import (
+    KeyPresence,
+    PreflightContext,
+    SecretsBackendState,
+    Status,
+    passed,
+    run_preflight,
+)
+from workstation.secrets.backends import describe_backend
 from workstation.secrets.keystore import KeyStore
 
 _STYLE = {Status.PASS: "green", Status.WARN: "yellow", Status.FAIL: "bold red"}
@@ -38,12 +46,17 @@ def doctor(
             return KeyPresence(False, error=str(exc))
         return KeyPresence(bool(found), source=found[0].source if found else "")
 
+    def secrets_backend(probe: bool) -> SecretsBackendState:
+        described = describe_backend(probe=probe)
+        return SecretsBackendState(described.name, described.usable, described.problem)
+
     pctx = PreflightContext(
         settings=rt.settings,
         home=rt.home,
         confirm_mainnet=confirm_mainnet,
         online=not offline,
         key_presence=key_presence,
+        secrets_backend=secrets_backend,
         probe=probe_for(rt.settings.trading.venue, rt.settings, keystore),
         kill_switch_description=rt.kill_switch.describe(),
         timeout_s=timeout,

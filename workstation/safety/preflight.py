@@ -65,6 +65,15 @@ class KeyPresence:
     error: str = ""
 
 
+@dataclass(frozen=True)
+class SecretsBackendState:
+    """The secrets backend as the key store sees it (never any secret)."""
+
+    name: str
+    usable: bool
+    problem: str = ""
+
+
 @dataclass
 class PreflightContext:
     settings: Settings
@@ -72,6 +81,8 @@ class PreflightContext:
     confirm_mainnet: bool = False
     online: bool = True
     key_presence: Callable[[Venue], KeyPresence] | None = None
+    secrets_backend: Callable[[bool], SecretsBackendState] | None = None
+    """Called with probe=True only when it is fine to talk to the keyring."""
     probe: VenueProbe | None = None
     kill_switch_description: str = "not engaged"
     qt_probe: Callable[[], tuple[bool, str]] | None = None
@@ -165,6 +176,24 @@ def check_keys(ctx: PreflightContext) -> CheckResult:
             "api_keys", Status.FAIL, f"no API key stored for {venue.value}", f"workstation keys set {venue.value}"
         )
     return _ok("api_keys", f"API key for {venue.value} found ({presence.source})")
+
+
+def check_secrets_backend(ctx: PreflightContext) -> CheckResult:
+    name = "secrets_backend"
+    venue = ctx.settings.trading.venue
+    if not venue.needs_keys:
+        return _ok(name, f"{venue.value} needs no secrets")
+    if ctx.secrets_backend is None:
+        return CheckResult(name, Status.WARN, "not checked", "")
+    state = ctx.secrets_backend(not ctx.settings.debug_mode)
+    if state.usable:
+        return _ok(name, f"OS keyring: {state.name}")
+    return CheckResult(
+        name,
+        Status.WARN,
+        f"no usable OS keyring ({state.problem})",
+        "on a server use WORKSTATION_<VENUE>_API_KEY/_API_SECRET or a 0600 file named by WORKSTATION_CREDENTIALS_FILE",
+    )
 
 
 def check_key_permissions(ctx: PreflightContext) -> CheckResult:
@@ -272,6 +301,7 @@ ALL_CHECKS: Sequence[Callable[[PreflightContext], CheckResult]] = (
     check_qt,
     check_debug_mode,
     check_venue,
+    check_secrets_backend,
     check_keys,
     check_key_permissions,
     check_writable,
