@@ -17,11 +17,12 @@ from tests.fakes.bybit_exchange import (
     public,
     s,
 )
+from tests.fakes.bybit_market import FakeMarketState
 
 MAX_ORDER_LINK_ID = 36
 
 
-class FakeExchange(FakeExchangeState):
+class FakeExchange(FakeExchangeState, FakeMarketState):
     # --- orders -----------------------------------------------------------------------------
     def order_create(self, params: Params) -> dict[str, Any]:
         category = str(params.get("category") or "")

@@ -142,6 +142,9 @@ class FakeExchangeState:
         self.lock = threading.RLock()
         self.instruments: list[dict[str, Any]] = [dict(i) for i in DEFAULT_INSTRUMENTS]
         self.candles: dict[tuple[str, str, str], list[list[str]]] = {}
+        self.mark_candles: dict[tuple[str, str, str], list[list[str]]] = {}
+        self.funding: dict[tuple[str, str], list[tuple[int, str]]] = {}
+        self.kline_overlap = 0
         self.orders: dict[str, dict[str, Any]] = {}
         self.order_id_by_link: dict[str, str] = {}
         self.positions: dict[tuple[str, str], dict[str, Any]] = {}
@@ -213,35 +216,6 @@ class FakeExchangeState:
     def _require_scope(params: Params, *names: str) -> None:
         if params.get("category") == "linear" and not any(params.get(n) for n in names):
             raise ApiError(10001, f"params error: one of {', '.join(names)} is required for linear")
-
-    # --- market -----------------------------------------------------------------------------
-    def market_time(self, params: Params) -> dict[str, Any]:
-        now = self.now_ms()
-        return {"timeSecond": str(now // 1000), "timeNano": str(now * 1_000_000)}
-
-    def market_kline(self, params: Params) -> dict[str, Any]:
-        """Newest first. With `start` alone: the oldest `limit` bars from start; else the newest."""
-        category = str(params.get("category") or "linear")
-        symbol, interval = params.get("symbol"), params.get("interval")
-        if not symbol or not interval:
-            raise ApiError(10001, "params error: symbol and interval are required")
-        limit = int(params.get("limit") or 200)
-        if not 1 <= limit <= 1000:
-            raise ApiError(10001, "params error: limit must be 1-1000")
-        start = int(params["start"]) if params.get("start") else None
-        end = int(params["end"]) if params.get("end") else None
-        rows = self.candles.get((category, str(symbol), str(interval)), [])
-        rows = [r for r in rows if (start is None or int(r[0]) >= start) and (end is None or int(r[0]) <= end)]
-        chosen = rows[:limit] if start is not None and end is None else rows[-limit:]
-        return {"symbol": symbol, "category": category, "list": list(reversed(chosen))}
-
-    def market_instruments(self, params: Params) -> dict[str, Any]:
-        category = str(params.get("category") or "")
-        if category != "linear":
-            return {"category": category, "list": [], "nextPageCursor": ""}
-        items = [i for i in self.instruments if not params.get("symbol") or i["symbol"] == params["symbol"]]
-        chunk, cursor = page(items, params, default=500, maximum=1000)
-        return {"category": category, "list": chunk, "nextPageCursor": cursor}
 
     # --- account / user ---------------------------------------------------------------------
     def wallet_balance(self, params: Params) -> dict[str, Any]:

@@ -28,6 +28,7 @@ import pytest
 
 from tests.fakes.bybit_book import FakeExchange
 from tests.fakes.bybit_exchange import ApiError, KeyRecord, default_permissions
+from tests.fakes.bybit_market import kline_rows
 
 DEFAULT_API_KEY = "FAKEKEY0000000000001"
 DEFAULT_API_SECRET = "FAKESECRET000000000000000000000000001"
@@ -89,6 +90,8 @@ class FakeBybit:
         self._get: dict[str, Handler] = {
             "/v5/market/time": ex.market_time,
             "/v5/market/kline": ex.market_kline,
+            "/v5/market/mark-price-kline": ex.market_mark_kline,
+            "/v5/market/funding/history": ex.market_funding_history,
             "/v5/market/instruments-info": ex.market_instruments,
             "/v5/account/wallet-balance": ex.wallet_balance,
             "/v5/position/list": ex.position_list,
@@ -188,18 +191,29 @@ class FakeBybit:
 
     def set_candles(self, symbol: str, interval: str, rows: list[Any], category: str = "linear") -> None:
         """Rows are (ts_ms, open, high, low, close, volume[, turnover]) tuples or objects with those
-        attributes (e.g. core Candle). Kline answers serve them newest first."""
-        out: list[list[str]] = []
-        for row in rows:
-            if hasattr(row, "ts"):
-                values: list[Any] = [row.ts, row.open, row.high, row.low, row.close, row.volume]
-            else:
-                values = list(row)
-            if len(values) == 6:
-                values.append(Decimal(str(values[4])) * Decimal(str(values[5])))
-            out.append([str(int(values[0]))] + [str(v) for v in values[1:]])
+        attributes (e.g. core Candle). Kline answers serve them newest first. `interval` is Bybit's
+        ("1", "60", "D")."""
         with self.exchange.lock:
-            self.exchange.candles[(category, symbol, interval)] = sorted(out, key=lambda r: int(r[0]))
+            self.exchange.candles[(category, symbol, interval)] = kline_rows(rows)
+
+    def set_mark_candles(self, symbol: str, interval: str, rows: list[Any], category: str = "linear") -> None:
+        """Mark-price kline rows: (ts_ms, open, high, low, close[, ignored volume])."""
+        with self.exchange.lock:
+            self.exchange.mark_candles[(category, symbol, interval)] = kline_rows(rows, with_volume=False)
+
+    def set_funding(self, symbol: str, rows: list[tuple[int, Any]], category: str = "linear") -> None:
+        """Funding settlements as (ts_ms, rate) pairs."""
+        with self.exchange.lock:
+            self.exchange.funding[(category, symbol)] = sorted((int(t), str(r)) for t, r in rows)
+
+    def add_instruments(self, count: int, status: str = "Trading") -> list[str]:
+        """Add `count` synthetic linear instruments (like Bybit's 500+); returns their symbols."""
+        base = dict(self.exchange.instruments[0])
+        added = [f"FAKE{i:04d}USDT" for i in range(count)]
+        with self.exchange.lock:
+            for symbol in added:
+                self.exchange.instruments.append(base | {"symbol": symbol, "baseCoin": symbol[:-4], "status": status})
+        return added
 
     def set_mark_price(self, symbol: str, price: Decimal | str) -> None:
         """With a mark price set, market orders on `symbol` fill at once at that price."""
