@@ -13,13 +13,26 @@ from workstation.runtime import Runtime
 log = logging.getLogger(__name__)
 
 
-def run_gui(runtime: Runtime, *, screenshot: Path | None = None, screenshot_delay_ms: int = 800) -> int:
-    """Run until the window closes. With `screenshot`, save the window to that PNG and exit 0."""
+# After the chart has data, let a few frames paint before grabbing; give up waiting for data after
+# SCREENSHOT_TIMEOUT_MS and shoot what is there (the log says why).
+SCREENSHOT_SETTLE_MS = 300
+SCREENSHOT_TIMEOUT_MS = 15_000
+
+
+def run_gui(
+    runtime: Runtime,
+    *,
+    screenshot: Path | None = None,
+    panel: str | None = None,
+    screenshot_delay_ms: int = SCREENSHOT_SETTLE_MS,
+) -> int:
+    """Run until the window closes. With `screenshot`, wait for the chart's first data, save the
+    window (or the dock titled `panel`, or the chart for "chart") to that PNG and exit 0."""
     if screenshot is not None and not os.environ.get("DISPLAY") and sys.platform.startswith("linux"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     import qasync
     from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtWidgets import QApplication, QWidget
 
     from workstation.ui.main_window import MainWindow
     from workstation.ui.theme import apply_theme
@@ -30,7 +43,7 @@ def run_gui(runtime: Runtime, *, screenshot: Path | None = None, screenshot_dela
     apply_theme(app)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
-    window = MainWindow(runtime)
+    window = MainWindow(runtime, loop)
     window.show()
     closed = asyncio.Event()
     app.lastWindowClosed.connect(closed.set)
@@ -38,16 +51,40 @@ def run_gui(runtime: Runtime, *, screenshot: Path | None = None, screenshot_dela
 
     if screenshot is not None:
 
+        def target() -> QWidget:
+            if panel is None:
+                return window
+            if panel.lower() == "chart":
+                return window.chart
+            for dock in window.docks():
+                if dock.windowTitle().lower() == panel.lower():
+                    dock.show()
+                    dock.raise_()
+                    return dock
+            log.error("no panel named %r; saving the whole window", panel)
+            return window
+
         def shoot() -> None:
+            if shot_taken:
+                return
+            shot_taken.append(True)
             screenshot.parent.mkdir(parents=True, exist_ok=True)
-            if not window.grab().save(str(screenshot)):
+            if not target().grab().save(str(screenshot)):
                 log.error("could not save screenshot to %s", screenshot)
                 result["code"] = 1
             else:
                 log.info("screenshot saved to %s", screenshot)
             window.close()
 
-        QTimer.singleShot(screenshot_delay_ms, shoot)
+        def on_timeout() -> None:
+            if not shot_taken:
+                log.warning("no chart data after %d ms; saving the screenshot anyway", SCREENSHOT_TIMEOUT_MS)
+                shoot()
+
+        shot_taken: list[bool] = []
+        window.chart.loaded.connect(lambda _: QTimer.singleShot(screenshot_delay_ms, shoot))
+        window.chart.worker.failed.connect(lambda _: QTimer.singleShot(screenshot_delay_ms, shoot))
+        QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, on_timeout)
 
     log.info("workstation window open (debug mode %s)", "ON" if runtime.debug_switch.enabled else "OFF")
     with loop:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMenuBar, QVBoxLayout, QWidget
 
@@ -14,6 +15,10 @@ from workstation.runtime import Runtime
 from workstation.safety.session import format_countdown
 from workstation.ui.banner import DebugBanner, EnvironmentBadge
 from workstation.ui.log_panel import LogPanel
+from workstation.ui.panels.account import balances_table, orders_table, positions_table
+from workstation.ui.panels.chart import ChartPanel
+from workstation.ui.status import StatusReadings
+from workstation.ui.store_worker import StoreWorker
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +26,7 @@ log = logging.getLogger(__name__)
 class MainWindow(QMainWindow):
     session_expired = Signal(str)
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, loop: asyncio.AbstractEventLoop | None = None) -> None:
         super().__init__()
         self.runtime = runtime
         self.setWindowTitle(f"{APP_NAME} {__version__}")
@@ -41,21 +46,33 @@ class MainWindow(QMainWindow):
         menu_bar.setCornerWidget(self.badge, Qt.Corner.TopRightCorner)
 
         self.view_menu = menu_bar.addMenu("&View")
-        self.log_panel = LogPanel()
-        self.log_dock = self._add_dock("Log", self.log_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
-        logging.getLogger().addHandler(self.log_panel.handler)
+        self.store_worker = StoreWorker(runtime.home / "candles.db", self)
+        self.chart = ChartPanel(self.store_worker, self._settings)
+        self.chart.setObjectName("chart")
+        self.setCentralWidget(self.chart)  # the one panel that is always there
 
-        center = QLabel(
-            f"{APP_NAME}\n\nVenue: {runtime.settings.trading.venue.value}    "
-            f"Environment: {runtime.settings.environment.value}\nHome: {runtime.home}"
-        )
-        center.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        center.setObjectName("welcome")
-        self.setCentralWidget(center)
+        bottom = Qt.DockWidgetArea.BottomDockWidgetArea
+        self.positions = positions_table()
+        self.orders = orders_table()
+        self.balances = balances_table()
+        self.log_panel = LogPanel()
+        self.positions_dock = self._add_dock("Positions", self.positions, bottom)
+        self.orders_dock = self._add_dock("Orders", self.orders, bottom)
+        self.balances_dock = self._add_dock("Balances", self.balances, bottom)
+        self.log_dock = self._add_dock("Log", self.log_panel, bottom)
+        for dock in (self.orders_dock, self.balances_dock, self.log_dock):
+            self.tabifyDockWidget(self.positions_dock, dock)
+        self.positions_dock.raise_()
+        self.resizeDocks([self.positions_dock], [210], Qt.Orientation.Vertical)
+        logging.getLogger().addHandler(self.log_panel.handler)
+        self.view_menu.addSeparator()
+        self.view_menu.addAction("Reset layout", self.reset_layout)
 
         self.state_label = QLabel()
         self.statusBar().addPermanentWidget(self.state_label)
         self._show_trading_state()
+        self.status = StatusReadings(self.statusBar(), loop)
+        self.chart.data_updated.connect(self.status.show_data_update)
 
         self.banner.set_active(runtime.debug_switch.enabled)
         runtime.bus.subscribe(DebugModeChanged, self._on_debug_mode)
@@ -65,7 +82,10 @@ class MainWindow(QMainWindow):
         self._session_timer.timeout.connect(self._tick_debug_session)
         self._session_timer.start()
         self._tick_debug_session()
+        self._default_state = self.saveState()
         self._restore_layout()
+        self.status.start()
+        self.chart.start()
 
     def _add_dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -111,11 +131,23 @@ class MainWindow(QMainWindow):
         if state is not None:
             self.restoreState(state)
 
+    def reset_layout(self) -> None:
+        """Every dock back where a first launch puts it (and visible)."""
+        self.restoreState(QByteArray(self._default_state))
+        for dock in self.findChildren(QDockWidget):
+            dock.show()
+        self.positions_dock.raise_()
+
+    def docks(self) -> list[QDockWidget]:
+        return self.findChildren(QDockWidget)
+
     def closeEvent(self, event: QCloseEvent) -> None:
         self._settings.setValue("geometry", self.saveGeometry())
         self._settings.setValue("state", self.saveState())
         self._settings.sync()
         logging.getLogger().removeHandler(self.log_panel.handler)
+        self.status.stop()
+        self.store_worker.shutdown()
         super().closeEvent(event)
 
 
