@@ -274,7 +274,7 @@ class FakeBybit:
             time.sleep(delay.seconds)
         limit_headers = self._limit_headers(api_key or "ip", path, now)
         if status_fault is not None:
-            return status_fault.status, limit_headers, b'{"retCode":403,"retMsg":"Forbidden"}'
+            return status_fault.status, limit_headers, _status_page(status_fault.status)
         routes = self._get if method == "GET" else self._post
         handler = routes.get(path)
         if handler is None:
@@ -361,6 +361,13 @@ class FakeBybit:
         }
 
 
+def _status_page(status: int) -> bytes:
+    """An HTML error page like the CDN in front of Bybit serves (not a V5 JSON envelope)."""
+    reason = {403: "Forbidden", 429: "Too Many Requests", 502: "Bad Gateway", 503: "Service Unavailable"}
+    title = f"{status} {reason.get(status, 'Error')}"
+    return f"<html><head><title>{title}</title></head><body><h1>{title}</h1></body></html>".encode()
+
+
 class _RequestHandler(BaseHTTPRequestHandler):
     owner: FakeBybit
     protocol_version = "HTTP/1.1"
@@ -383,7 +390,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
             status, extra, payload = 500, {}, repr(exc).encode()
         try:
             self.send_response(status)
-            self.send_header("Content-Type", "application/json" if status != 404 else "text/plain")
+            self.send_header("Content-Type", "application/json" if payload.startswith(b"{") else "text/html")
             self.send_header("Content-Length", str(len(payload)))
             for name, value in extra.items():
                 self.send_header(name, value)

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from workstation.commands import data_download
 from workstation.commands.common import options
 from workstation.data.importer import FileFormat, import_file
 from workstation.data.intervals import format_ms, parse_time
@@ -22,7 +23,10 @@ from workstation.data.sources.csv_import import CsvFormat
 from workstation.data.store import CandleStore, SeriesInfo
 from workstation.runtime import resolve_home
 
-app = typer.Typer(name="data", help="Market data: import, list, check and show candles.", no_args_is_help=True)
+app = typer.Typer(
+    name="data", help="Market data: download, import, list, check, compare and show candles.", no_args_is_help=True
+)
+data_download.register(app)
 console = Console(soft_wrap=True, emoji=False)
 err = Console(stderr=True, soft_wrap=True, emoji=False)
 

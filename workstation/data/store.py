@@ -280,6 +280,17 @@ class CandleStore:
             np.array([r[0] for r in rows], dtype=np.int64), np.array([r[1] for r in rows], dtype=np.float64)
         )
 
+    def funding_series(self) -> list[tuple[str, str, int, int, int]]:
+        """(venue, symbol, first_ts, last_ts, rows) of every stored funding history."""
+        f = funding_rates.c
+        query = (
+            select(f.venue, f.symbol, func.min(f.ts), func.max(f.ts), func.count())
+            .group_by(f.venue, f.symbol)
+            .order_by(f.venue, f.symbol)
+        )
+        with self.engine.connect() as conn:
+            return [(r[0], r[1], int(r[2]), int(r[3]), int(r[4])) for r in conn.execute(query)]
+
     # ---- instruments -------------------------------------------------------------------------
 
     def upsert_instrument(self, instrument: Instrument) -> None:
