@@ -21,6 +21,7 @@ from workstation.core.events import Event
 from workstation.core.ids import new_client_order_id
 from workstation.core.types import ApiCredentials, OrderRequest
 from workstation.engine.kernel import EngineKernel
+from workstation.engine.ledger import Ledger
 from workstation.engine.oms import OmsConfig
 from workstation.exchanges.bybit.client import BybitExecutionClient
 from workstation.safety.gate import GuardedExecutionClient, SafetyGate
@@ -57,6 +58,7 @@ class Rig:
     debug: bool = False
     timeout_s: float = 2.0
     config: OmsConfig = FAST
+    busy_timeout_s: float = 5.0
     bus: EventBus = field(default_factory=EventBus)
     log: EventLog = field(default_factory=EventLog)
 
@@ -74,7 +76,8 @@ class Rig:
             live=lambda: self.bybit(credentials=True),
             keyless=lambda: self.bybit(credentials=False),
         )
-        self.kernel = EngineKernel(client=self.client, ledger_path=self.ledger_file, bus=self.bus, config=self.config)
+        self.ledger = Ledger.open(self.ledger_file, busy_timeout_s=self.busy_timeout_s)
+        self.kernel = EngineKernel(client=self.client, ledger=self.ledger, bus=self.bus, config=self.config)
 
     def bybit(self, *, credentials: bool = True) -> BybitExecutionClient:
         creds = ApiCredentials(self.fake.api_key, self.fake.api_secret) if credentials else None

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from workstation.core.clock import SystemClock
-from workstation.core.enums import TradingState
+from workstation.core.enums import OrderStatus, Side, TradingState
 
 _clock = SystemClock()
 
@@ -61,3 +62,105 @@ class TradingStateChanged(Event):
 class DebugSessionExpired(Event):
     limit_s: float
     message: str
+
+
+# --- engine: order lifecycle, fills, reconciliation, ledger health --------------------------------
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderSubmitted(Event):
+    """The order row is committed to the ledger and the request is about to be sent."""
+
+    venue: str
+    client_order_id: str
+    symbol: str
+    side: Side
+    qty: Decimal
+    price: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderStatusChanged(Event):
+    venue: str
+    client_order_id: str
+    symbol: str
+    status: OrderStatus
+    previous: OrderStatus
+    filled_qty: Decimal
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderFilled(Event):
+    """A new execution (de-duplicated by exec id) was applied to the order and the portfolio."""
+
+    venue: str
+    client_order_id: str
+    exec_id: str
+    symbol: str
+    side: Side
+    qty: Decimal
+    price: Decimal
+    fee: Decimal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderUnresolved(Event):
+    """The outcome of a request is unknown (timeout, venue down); reconciliation will settle it."""
+
+    venue: str
+    client_order_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CancelFailed(Event):
+    venue: str
+    client_order_id: str
+    reason: str
+    code: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderAdopted(Event):
+    """An order found on the venue that the ledger did not know (placed elsewhere, or lost)."""
+
+    venue: str
+    client_order_id: str
+    symbol: str
+    status: OrderStatus
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PositionAdopted(Event):
+    """The venue reported a position size different from the ledger's; the venue's size was taken."""
+
+    venue: str
+    symbol: str
+    size: Decimal  # signed: + long, - short
+    previous_size: Decimal
+    entry_price: Decimal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReconcileCompleted(Event):
+    venue: str
+    complete: bool  # False: some part could not be checked (see problems); nothing was assumed
+    adopted_orders: int = 0
+    updated_orders: int = 0
+    failed_orders: int = 0
+    new_fills: int = 0
+    adopted_positions: int = 0
+    problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LedgerWriteFailed(Event):
+    """The ledger could not be written; what could not be saved is kept in memory and retried."""
+
+    what: str
+    reason: str
+    unsaved: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LedgerRecovered(Event):
+    saved: int

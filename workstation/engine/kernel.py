@@ -1,0 +1,144 @@
+"""EngineKernel: wires the bus, a clock, the gated execution client, the ledger, the OMS, the
+portfolio and reconciliation. Built by composition roots with a client from the SafetyGate.
+
+    kernel = EngineKernel(client=runtime.gate.execution_client(venue, live=..., keyless=...),
+                          ledger_path=ledger_path(runtime.home), bus=runtime.bus)
+    await kernel.start()          # load the ledger, reconcile with the venue
+    await kernel.submit(request)  # ledger first, then the venue; outcome as events on the bus
+
+Nothing here blocks the loop: venue calls run in the client's executor, ledger writes on the
+ledger's own thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from pathlib import Path
+
+from workstation.bus import EventBus
+from workstation.core.clock import Clock, SystemClock
+from workstation.core.enums import Category
+from workstation.core.errors import WorkstationError
+from workstation.core.types import Order, OrderRequest
+from workstation.engine.fills import FillRecorder
+from workstation.engine.ledger import Ledger
+from workstation.engine.oms import OmsConfig, OrderManager
+from workstation.engine.portfolio import Portfolio
+from workstation.engine.reconcile import Reconciler, ReconcileReport
+from workstation.exchanges.ports import ExecutionClient
+
+log = logging.getLogger(__name__)
+
+
+def ledger_path(home: Path) -> Path:
+    return home / "state" / "ledger.sqlite"
+
+
+class EngineKernel:
+    def __init__(
+        self,
+        *,
+        client: ExecutionClient,
+        ledger_path: Path | None = None,
+        ledger: Ledger | None = None,
+        bus: EventBus | None = None,
+        clock: Clock | None = None,
+        config: OmsConfig | None = None,
+        categories: tuple[Category, ...] = (Category.LINEAR,),
+        poll_interval_s: float | None = None,
+    ) -> None:
+        if (ledger is None) == (ledger_path is None):
+            raise ValueError("pass exactly one of ledger or ledger_path")
+        self.client = client
+        self.bus = bus or EventBus()
+        self.clock = clock or SystemClock()
+        self.ledger = ledger or Ledger.open(ledger_path)  # type: ignore[arg-type]
+        self.portfolio = Portfolio()
+        self.fills = FillRecorder(
+            ledger=self.ledger, portfolio=self.portfolio, bus=self.bus, clock=self.clock, venue=client.venue
+        )
+        self.oms = OrderManager(
+            client=client, ledger=self.ledger, fills=self.fills, bus=self.bus, clock=self.clock, config=config
+        )
+        self.reconciler = Reconciler(
+            oms=self.oms,
+            client=client,
+            ledger=self.ledger,
+            portfolio=self.portfolio,
+            bus=self.bus,
+            clock=self.clock,
+            categories=categories,
+        )
+        self.categories = categories
+        self.poll_interval_s = poll_interval_s
+        self._poller: asyncio.Task[None] | None = None
+        self._started = False
+
+    @property
+    def venue(self) -> str:
+        return self.client.venue
+
+    async def start(self, *, reconcile: bool = True) -> ReconcileReport | None:
+        """Load the ledger and (by default) reconcile it with the venue before anything trades."""
+        await self.oms.load()
+        self._started = True
+        result = await self.reconcile() if reconcile else None
+        if self.poll_interval_s:
+            self._poller = asyncio.create_task(self._poll(self.poll_interval_s), name="engine-poll")
+        return result
+
+    async def reconcile(self) -> ReconcileReport:
+        """Run on start and after every reconnect."""
+        return await self.reconciler.run()
+
+    async def on_reconnect(self) -> ReconcileReport:
+        log.info("venue %s reconnected: reconciling", self.venue)
+        return await self.reconcile()
+
+    async def submit(self, request: OrderRequest) -> Order:
+        self._require_started()
+        return await self.oms.submit(request)
+
+    async def cancel(self, client_order_id: str) -> Order:
+        self._require_started()
+        return await self.oms.cancel(client_order_id)
+
+    async def sync(self) -> int:
+        """Retry unsaved ledger writes and pull new executions. Returns the number of new fills."""
+        await self.oms.flush()
+        new = 0
+        for category in self.categories:
+            new += (await self.oms.sync_fills(category))[0]
+        return new
+
+    async def _poll(self, interval_s: float) -> None:
+        while True:
+            await asyncio.sleep(interval_s)
+            try:
+                await self.sync()
+            except WorkstationError as exc:
+                log.warning("engine poll: %s", exc)
+
+    async def stop(self) -> None:
+        if self._poller is not None:
+            self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller
+            self._poller = None
+        if self._started:
+            with contextlib.suppress(WorkstationError):
+                await self.oms.flush()
+        self.ledger.close()
+
+    async def __aenter__(self) -> EngineKernel:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    def _require_started(self) -> None:
+        if not self._started:
+            raise RuntimeError("EngineKernel.start() must run before trading (it loads the ledger)")
