@@ -52,9 +52,11 @@ def max_drawdown_duration_ms(ts: np.ndarray, equity: np.ndarray) -> int:
     peak = np.maximum.accumulate(equity)
     at_peak = equity >= peak
     peak_ts = ts[np.maximum.accumulate(np.where(at_peak, np.arange(len(ts)), 0))]
-    # under water at bar i since peak_ts[i]; the stretch ends at the next new peak
-    under = ts - peak_ts
-    return int(under.max(initial=0))
+    # a stretch under water ends at the bar that regains the peak (or at the last bar)
+    recovered = np.flatnonzero(at_peak[1:] & ~at_peak[:-1]) + 1
+    spans = ts[recovered] - peak_ts[recovered - 1]
+    tail = ts[-1] - peak_ts[-1]
+    return int(max(spans.max(initial=0), tail))
 
 
 def trade_stats(trades: np.ndarray) -> dict[str, Any]:
