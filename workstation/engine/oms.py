@@ -46,6 +46,12 @@ ORDER_FINISHED = 110008
 DUPLICATE_ORDER_LINK_ID = 110072
 
 
+def ledger_key(venue_order: Order) -> str:
+    """The ledger's id for a venue order: its orderLinkId, or its venue id when it has none
+    (orders placed on the venue's website)."""
+    return venue_order.client_order_id or f"venue:{venue_order.venue_order_id}"
+
+
 @dataclass(frozen=True, slots=True)
 class OmsConfig:
     resolve_attempts: int = 3  # lookups (and same-id resends) after an unknown outcome
@@ -269,7 +275,7 @@ class OrderManager:
 
     async def apply_report(self, venue_order: Order, category: Category) -> OrderRecord:
         """Apply a venue's view of an order; adopt it when the ledger does not know it."""
-        coid = venue_order.client_order_id or f"venue:{venue_order.venue_order_id}"
+        coid = ledger_key(venue_order)
         if coid not in self._orders:
             record = OrderRecord.adopted(replace(venue_order, client_order_id=coid), category, self._clock.now_ms())
             await self._ledger.call(self._ledger.insert_order, record, kind="order_adopted")

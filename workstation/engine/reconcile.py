@@ -21,7 +21,7 @@ from workstation.core.errors import ExchangeError, OrderDeniedError, Workstation
 from workstation.core.events import PositionAdopted, ReconcileCompleted
 from workstation.core.types import Position
 from workstation.engine.ledger import Ledger
-from workstation.engine.oms import OrderManager
+from workstation.engine.oms import OrderManager, ledger_key
 from workstation.engine.portfolio import Portfolio
 from workstation.exchanges.ports import ExecutionClient
 
@@ -98,7 +98,7 @@ class Reconciler:
             return
         seen: set[str] = set()
         for venue_order in open_orders:
-            known = self._oms.record(venue_order.client_order_id) if venue_order.client_order_id else None
+            known = self._oms.record(ledger_key(venue_order))
             before = known.order if known else None
             try:
                 record = await self._oms.apply_report(venue_order, category)
