@@ -276,3 +276,53 @@ class VolumeItem(_BarSeriesItem):
 def device_point(item: pg.GraphicsObject, x: float, y: float) -> QPointF:
     """Where a data point lands in the item's device (view widget) pixels."""
     return item.deviceTransform().map(QPointF(x, y))
+
+
+class LineItem(_BarSeriesItem):
+    """A line over the bars (moving averages, bands), drawn like the candles: only the visible
+    slice, and when zoomed out one vertical min-max stroke per pixel column joined to the next,
+    so spikes survive. NaN values (an average's warm-up) leave gaps."""
+
+    def __init__(self, color: str) -> None:
+        super().__init__()
+        self.y = np.empty(0)
+        self._pen = QPen(QColor(color))
+        self._pen.setCosmetic(True)
+        self._lines = _Primitives(QLineF)
+
+    def set_data(self, ts_ms: np.ndarray, y: np.ndarray, bar_width_s: float) -> None:
+        self._set_x(ts_ms, bar_width_s)
+        self.y = y
+        finite = y[np.isfinite(y)]
+        if len(finite):
+            half = self.bar_width / 2
+            lo, hi = float(finite.min()), float(finite.max())
+            self._bounds = QRectF(self.x[0] - half, lo, self.x[-1] - self.x[0] + 2 * half, hi - lo)
+        else:
+            self._bounds = QRectF()
+        self.update()
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        begun = self._begin(painter)
+        if begun is None:
+            return
+        tr, lo, hi = begun
+        sy, oy = tr.m22(), tr.m32()
+        # one bar beyond each edge so the line reaches the border of the view
+        lo, hi = max(lo - 1, 0), min(hi + 1, len(self.x))
+        buckets = self._device_columns(tr, lo, hi)
+        y = self.y[lo:hi]
+        if buckets is not None:
+            starts, xs = buckets
+            with np.errstate(invalid="ignore"):
+                top = np.fmin.reduceat(y, starts)
+                bottom = np.fmax.reduceat(y, starts)
+            px = np.repeat(xs, 2)
+            py = np.column_stack((top, bottom)).ravel()
+        else:
+            px = np.floor(self.x[lo:hi] * tr.m11() + tr.m31()) + 0.5
+            py = y
+        segments = np.column_stack((px[:-1], py[:-1] * sy + oy, px[1:], py[1:] * sy + oy))
+        segments = segments[np.isfinite(segments).all(axis=1)]
+        painter.setPen(self._pen)
+        self._lines.draw(painter, segments)

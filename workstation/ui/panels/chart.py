@@ -19,8 +19,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workstation.ui.candles_item import DOWN_COLOR, UP_COLOR, CandlesItem, VolumeItem
+from workstation.ui.candles_item import DOWN_COLOR, UP_COLOR, CandlesItem, LineItem, VolumeItem
 from workstation.ui.fmt import format_price, format_ts
+from workstation.ui.grid_item import GridLines
 from workstation.ui.overlays import OVERLAYS
 from workstation.ui.store_worker import Catalog, ChartData, SeriesKey, StoreWorker, load_chart, open_catalog
 from workstation.ui.theme import BACKGROUND, MUTED, TEXT
@@ -96,11 +97,10 @@ class ChartPanel(QWidget):
         self.volume = VolumeItem()
         self.price_plot.addItem(self.candles)
         self.volume_plot.addItem(self.volume)
-        self.overlay_items: dict[str, list[pg.PlotDataItem]] = {}
+        self.overlay_items: dict[str, list[LineItem]] = {}
         for spec in OVERLAYS:
             lines = 3 if spec.key == "bb" else 1
-            pen = pg.mkPen(spec.color, width=1)
-            self.overlay_items[spec.key] = [self._overlay_curve(pen) for _ in range(lines)]
+            self.overlay_items[spec.key] = [self._overlay_curve(spec.color) for _ in range(lines)]
             self._set_overlay_visible(spec.key, self.overlay_boxes[spec.key].isChecked())
 
         dash = pg.mkPen(MUTED, width=1, style=Qt.PenStyle.DashLine)
@@ -131,7 +131,6 @@ class ChartPanel(QWidget):
 
     def _setup_plots(self) -> None:
         for plot in (self.price_plot, self.volume_plot):
-            plot.showGrid(x=True, y=True, alpha=0.12)
             plot.setMenuEnabled(False)
             plot.hideButtons()
             plot.vb.setMouseEnabled(x=True, y=False)  # y follows the visible bars
@@ -144,17 +143,12 @@ class ChartPanel(QWidget):
             plot.getAxis("right").setWidth(72)
         self.price_plot.hideAxis("bottom")
         self.volume_plot.setXLink(self.price_plot)
+        for plot in (self.price_plot, self.volume_plot):
+            plot.addItem(GridLines(self.date_axis, plot.getAxis("right")), ignoreBounds=True)
         self.volume_plot.setMaximumHeight(180)
 
-    def _overlay_curve(self, pen: object) -> pg.PlotDataItem:
-        curve = pg.PlotDataItem(
-            pen=pen,
-            connect="finite",
-            clipToView=True,
-            autoDownsample=True,
-            downsampleMethod="peak",
-            skipFiniteCheck=True,
-        )
+    def _overlay_curve(self, color: str) -> LineItem:
+        curve = LineItem(color)
         self.price_plot.addItem(curve, ignoreBounds=True)
         return curve
 
@@ -233,16 +227,19 @@ class ChartPanel(QWidget):
     def _on_loaded(self, seq: int, data: ChartData) -> None:
         if seq != self._seq:
             return  # the user picked something else meanwhile
+        self.show_data(data)
+
+    def show_data(self, data: ChartData) -> None:
+        """Draw a loaded series (keeps the right edge of the view when only the interval changed)."""
         previous = self.data
         right_edge = self.price_plot.vb.viewRange()[0][1] if previous is not None else None
         self.data = data
         c = data.candles
         self.candles.set_data(c.ts, c.open, c.high, c.low, c.close, data.bar_seconds)
         self.volume.set_data(c.ts, c.volume, c.close >= c.open, data.bar_seconds)
-        x = self.candles.x
         for key, lines in data.overlays.items():
             for curve, values in zip(self.overlay_items[key], lines, strict=True):
-                curve.setData(x, values)
+                curve.set_data(c.ts, values, data.bar_seconds)
         if len(c) == 0:
             self._set_idle(f"No {data.interval} candles for {data.key.symbol}")
             return
