@@ -21,7 +21,7 @@ done
 QT_DEBS=(libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 fonts-dejavu-core
          libx11-xcb1 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0
          libxcb-randr0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1)
-TEST_DEBS=(xvfb xauth dbus dbus-x11 gnome-keyring)
+TEST_DEBS=(xvfb xauth dbus dbus-x11 gnome-keyring nsis)
 
 install_debs() {
   command -v dpkg-query >/dev/null 2>&1 || return 0

@@ -75,6 +75,14 @@ def gui(
     raise typer.Exit(run_gui(rt, screenshot=screenshot))
 
 
+@app.command("qt-probe", hidden=True)
+def qt_probe() -> None:
+    """Start Qt offscreen and report whether it can draw text (used by doctor)."""
+    from workstation.ui.probe import main as probe_main
+
+    raise typer.Exit(probe_main())
+
+
 def main() -> None:
     app()
 

@@ -117,13 +117,18 @@ def check_qt(ctx: PreflightContext) -> CheckResult:
     return _ok("qt", detail)
 
 
+def _qt_probe_command() -> list[str]:
+    # A frozen bundle has no `python -m`: its own executable runs the probe as a hidden command.
+    if getattr(sys, "frozen", False):
+        return [sys.executable, "qt-probe"]
+    return [sys.executable, "-m", "workstation.ui.probe"]
+
+
 def qt_probe_subprocess() -> tuple[bool, str]:
     """Start Qt offscreen in a child process: importable, a platform plugin loads, fonts exist."""
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     try:
-        done = subprocess.run(
-            [sys.executable, "-m", "workstation.ui.probe"], capture_output=True, text=True, timeout=60, env=env
-        )
+        done = subprocess.run(_qt_probe_command(), capture_output=True, text=True, timeout=60, env=env)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return False, f"Qt probe could not run: {exc}"
     lines = (done.stdout.strip() or done.stderr.strip() or "no output").splitlines()
