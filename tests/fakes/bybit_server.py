@@ -195,6 +195,8 @@ class FakeBybit:
         ("1", "60", "D")."""
         with self.exchange.lock:
             self.exchange.candles[(category, symbol, interval)] = kline_rows(rows)
+            if category == "linear" and not any(i["symbol"] == symbol for i in self.exchange.instruments):
+                self._list(symbol)
 
     def set_mark_candles(self, symbol: str, interval: str, rows: list[Any], category: str = "linear") -> None:
         """Mark-price kline rows: (ts_ms, open, high, low, close[, ignored volume])."""
@@ -208,12 +210,16 @@ class FakeBybit:
 
     def add_instruments(self, count: int, status: str = "Trading") -> list[str]:
         """Add `count` synthetic linear instruments (like Bybit's 500+); returns their symbols."""
-        base = dict(self.exchange.instruments[0])
         added = [f"FAKE{i:04d}USDT" for i in range(count)]
         with self.exchange.lock:
             for symbol in added:
-                self.exchange.instruments.append(base | {"symbol": symbol, "baseCoin": symbol[:-4], "status": status})
+                self._list(symbol, status)
         return added
+
+    def _list(self, symbol: str, status: str = "Trading") -> None:
+        """A linear instrument shaped like BTCUSDT's (a symbol with candles is a listed one)."""
+        base = dict(self.exchange.instruments[0])
+        self.exchange.instruments.append(base | {"symbol": symbol, "baseCoin": symbol[:-4], "status": status})
 
     def set_mark_price(self, symbol: str, price: Decimal | str) -> None:
         """With a mark price set, market orders on `symbol` fill at once at that price."""

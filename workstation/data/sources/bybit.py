@@ -222,7 +222,8 @@ class BybitSource:
             if not rows:
                 return
             page = _candles(result.get("list") or [], kind)
-            closed = page.take(page.ts + step <= self.server_now_ms()).between(start, end)
+            # Bars newer than `upper` repeat the previous page (overlapping pages): already yielded.
+            closed = page.take(page.ts + step <= self.server_now_ms()).between(start, min(upper + 1, end))
             if len(closed):
                 yield closed
             oldest = min(int(r[0]) for r in rows)

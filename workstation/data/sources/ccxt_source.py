@@ -172,26 +172,36 @@ class CcxtSource:
 
     # --- funding --------------------------------------------------------------------------------
     def funding_pages(self, symbol: str, start: int, end: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Funding (ts, rate) with start <= ts < end.
+
+        Exchanges differ in which end of a [since, until] window a full page comes from (Bybit:
+        the newest), so a full page that starts after `since` leaves a hole that is asked for again.
+        """
         market = self.market(symbol)
         if not self.exchange.has.get("fetchFundingRateHistory") or not market.get("swap"):
             raise ExchangeError(f"{self.name} has no funding history for {symbol}")
-        since = start
-        while since < end:
+        todo = [(start, end)]
+        while todo:
+            lo, hi = todo.pop()
             rows = self._call(
                 "fetch_funding_rate_history",
                 self.exchange.fetch_funding_rate_history,
                 market["symbol"],
-                since,
+                lo,
                 FUNDING_PAGE,
+                {"until": hi - 1},
             )
             ts = np.array([int(r["timestamp"]) for r in rows], dtype=np.int64)
-            if not len(ts) or int(ts.max()) < since:
-                return
             rate = np.array([float(r["fundingRate"]) for r in rows], dtype=np.float64)
-            keep = (ts >= since) & (ts < end)
-            if keep.any():
-                yield ts[keep], rate[keep]
-            since = int(ts.max()) + 1
+            keep = (ts >= lo) & (ts < hi)
+            if not keep.any():
+                continue
+            ts, rate = ts[keep], rate[keep]
+            yield ts, rate
+            if int(ts.max()) + 1 < hi and len(rows) >= FUNDING_PAGE:
+                todo.append((int(ts.max()) + 1, hi))
+            if int(ts.min()) > lo and len(rows) >= FUNDING_PAGE:
+                todo.append((lo, int(ts.min())))
 
     # --- instruments ----------------------------------------------------------------------------
     def instrument_pages(self) -> Iterator[list[Instrument]]:
