@@ -1,6 +1,45 @@
 from __future__ import annotations
 
+import asyncio
 import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
 
 # Before any QApplication exists (pytest-qt creates it lazily).
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture
+def qloop(qapp) -> Iterator[asyncio.AbstractEventLoop]:
+    """A qasync loop on the Qt thread (DESIGN.md): coroutines and loop timers advance whenever
+    qtbot spins Qt. Tests stay synchronous."""
+    import qasync
+
+    loop = qasync.QEventLoop(qapp, already_running=True)
+    asyncio.set_event_loop(loop)
+    yield loop
+    for task in asyncio.all_tasks(loop):
+        task.cancel()
+    loop.stop()
+    loop.close()
+    asyncio.set_event_loop(None)
+
+
+@pytest.fixture
+def chart_panel(qtbot, isolated_home: Path):
+    """A chart on an empty store: its first load imports the bundled sample."""
+    from workstation.ui.panels.chart import ChartPanel
+    from workstation.ui.store_worker import StoreWorker
+
+    worker = StoreWorker(isolated_home / "candles.db")
+    panel = ChartPanel(worker)
+    qtbot.addWidget(panel)
+    panel.resize(1200, 700)
+    panel.show()
+    qtbot.waitExposed(panel)
+    with qtbot.waitSignal(panel.loaded, timeout=20_000):
+        panel.start()
+    yield panel
+    worker.shutdown()

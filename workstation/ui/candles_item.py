@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QLineF, QPointF, QRectF
+from PySide6.QtCore import QLineF, QRectF
 from PySide6.QtGui import QColor, QPainter, QPen, QTransform
 from PySide6.QtWidgets import QStyleOptionGraphicsItem, QWidget
 
@@ -36,6 +36,7 @@ class Frame:
     merged: bool
     first: int  # index of the first visible bar
     last: int  # one past the last visible bar
+    starts: np.ndarray  # offset (from `first`) of the first bar in each drawn column
     columns: np.ndarray  # device x of each drawn column (merged) or bar (not merged)
     high: np.ndarray
     low: np.ndarray
@@ -177,7 +178,7 @@ class CandlesItem(_BarSeriesItem):
             low = np.minimum.reduceat(self.low[lo:hi], starts)
             up = self.close[ends - 1] >= self.open[absolute]
             self._draw_wicks(painter, xs, high * sy + oy, low * sy + oy, up)
-            self.last_frame = Frame(True, lo, hi, xs, high, low)
+            self.last_frame = Frame(True, lo, hi, starts, xs, high, low)
             return
         sx, ox = tr.m11(), tr.m31()
         xs = np.floor(self.x[lo:hi] * sx + ox) + 0.5
@@ -195,7 +196,7 @@ class CandlesItem(_BarSeriesItem):
                 painter.setPen(self._pens[i])
                 painter.setBrush(self._brushes[i])
                 self._rects[i].draw(painter, rects[mask])
-        self.last_frame = Frame(False, lo, hi, xs, high, low)
+        self.last_frame = Frame(False, lo, hi, np.arange(hi - lo), xs, high, low)
 
     def _draw_wicks(self, painter: QPainter, xs: np.ndarray, y_high: np.ndarray, y_low: np.ndarray, up: np.ndarray):
         lines = np.column_stack((xs, y_high, xs, y_low))
@@ -271,11 +272,6 @@ class VolumeItem(_BarSeriesItem):
         for i, mask in enumerate((self.up[lo:hi], ~self.up[lo:hi])):
             painter.setBrush(self._brushes[i])
             self._rects[i].draw(painter, rects[mask])
-
-
-def device_point(item: pg.GraphicsObject, x: float, y: float) -> QPointF:
-    """Where a data point lands in the item's device (view widget) pixels."""
-    return item.deviceTransform().map(QPointF(x, y))
 
 
 class LineItem(_BarSeriesItem):
