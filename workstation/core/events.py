@@ -164,3 +164,83 @@ class LedgerWriteFailed(Event):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LedgerRecovered(Event):
     saved: int
+
+
+# --- risk: every sizing decision carries the numbers behind it ------------------------------------
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RiskDecision(Event):
+    """Base of the risk engine's decisions; subscribe to it to see all three kinds."""
+
+    strategy_id: str
+    symbol: str
+    side: Side
+    state: TradingState
+    reason: str
+    equity: Decimal  # in the account currency
+    risk_fraction: Decimal  # of equity risked if the stop is hit (0 for reducing orders)
+    risk_amount: Decimal
+    stop_distance: Decimal | None
+    requested_qty: Decimal  # fixed-fractional quantity before caps, tapers and rounding
+    qty: Decimal  # what goes out (0 when denied)
+    notional: Decimal
+    leverage_cap: Decimal
+    scale: Decimal  # product of the size reductions applied (1 = none)
+    detail: tuple[tuple[str, str], ...] = ()  # further numbers (rate, caps, exposure), name -> value
+
+    def numbers(self) -> dict[str, str]:
+        return dict(self.detail)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderSized(RiskDecision):
+    client_order_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderSizeReduced(RiskDecision):
+    """Sized, but smaller than fixed-fractional sizing alone would give (a cap or a taper bit)."""
+
+    client_order_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RiskDenied(RiskDecision):
+    pass
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StrategyAllocationChanged(Event):
+    strategy_id: str
+    allocation: float  # 1.0 = full size
+    reason: str
+    rolling_mean_return: float
+    band_low: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StrategyDemotionRequested(Event):
+    """The performance monitor gave up on a live strategy; graduation demotes it."""
+
+    strategy_id: str
+    reason: str
+    rolling_mean_return: float
+    band_low: float
+    breaches: int
+
+
+# --- graduation -----------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GraduationTransition(Event):
+    candidate_id: int
+    strategy_id: str
+    from_stage: str
+    to_stage: str
+    reason: str
+    by: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GraduationRefused(Event):
+    candidate_id: int
+    action: str  # approve, promote, ...
+    reason: str

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, HttpUrl, model_validator
@@ -58,12 +59,136 @@ class TradingSettings(_Frozen):
         return self
 
 
+class RiskStep(_Frozen):
+    """One rung of the balance-building schedule: risk this fraction while equity is below `below`."""
+
+    below: Annotated[float, Field(gt=0)]
+    risk: Fraction
+
+
+class FixedRateSettings(_Frozen):
+    """A rate typed in by hand, with the date it was read, so it can go stale."""
+
+    kind: Literal["fixed"] = "fixed"
+    rate: Annotated[float, Field(gt=0)]
+    """Units of `growth.currency` per one unit of the account currency (e.g. AUD per USDT)."""
+    as_of: date
+    max_age_days: Annotated[int, Field(ge=1)] = 30
+
+
+class TickerRateSettings(_Frozen):
+    """A live rate from a ccxt exchange ticker (last price of `symbol`, e.g. USDT/AUD)."""
+
+    kind: Literal["ccxt"] = "ccxt"
+    exchange: str
+    symbol: str
+    invert: bool = False
+    """True when the ticker is quoted the other way round (AUD/USDT)."""
+
+
+class GrowthSettings(_Frozen):
+    """Balance building: milestones in `currency`, with less risk per trade as equity grows."""
+
+    enabled: bool = True
+    currency: str = "AUD"
+    account_currency: str = "USDT"
+    schedule: tuple[RiskStep, ...] = (
+        RiskStep(below=10_000, risk=0.01),
+        RiskStep(below=25_000, risk=0.0075),
+        RiskStep(below=50_000, risk=0.005),
+        RiskStep(below=100_000, risk=0.004),
+    )
+    risk_above: Fraction = 0.0025
+    """Risk per trade once equity is past the last milestone."""
+    rate: FixedRateSettings | TickerRateSettings | None = Field(default=None, discriminator="kind")
+    """How account equity becomes `currency`. None: sizing is refused (never assumed 1:1)."""
+
+    @model_validator(mode="after")
+    def _ascending(self) -> GrowthSettings:
+        limits = [step.below for step in self.schedule]
+        if limits != sorted(set(limits)):
+            raise ValueError("growth.schedule milestones must be strictly ascending")
+        return self
+
+
+class MonitorSettings(_Frozen):
+    """Live strategies against their backtest's Monte Carlo band."""
+
+    window_trades: Annotated[int, Field(ge=2)] = 20
+    cut_allocation_to: Fraction = 0.5
+    demote_after_breaches: Annotated[int, Field(ge=1)] = 2
+    """Consecutive rolling windows below the band before a demotion is requested."""
+
+
 class RiskSettings(_Frozen):
     max_risk_per_trade: Fraction = 0.01
     daily_loss_limit: Fraction = 0.03
     max_drawdown: Fraction = 0.15
     max_leverage: Annotated[float, Field(ge=1, le=100)] = 3.0
     max_open_positions: Annotated[int, Field(ge=1)] = 3
+    max_symbol_exposure: Annotated[float, Field(gt=0, le=100)] = 1.5
+    """Notional per symbol as a multiple of equity."""
+    max_total_exposure: Annotated[float, Field(gt=0, le=100)] = 3.0
+    """Notional over all symbols as a multiple of equity."""
+    max_orders_per_minute: Annotated[int, Field(ge=1)] = 10
+    size_taper_start: Fraction = 0.5
+    """Once this much of the daily-loss or drawdown budget is used, new orders shrink linearly."""
+    reducing_at: Fraction = 0.8
+    """Once this much of a budget is used, the state is REDUCING (only risk-reducing orders)."""
+    target_volatility: Annotated[float, Field(gt=0, le=10)] = 0.5
+    """Annualised volatility the leverage aims for: leverage = target / realised, capped."""
+    growth: GrowthSettings = GrowthSettings()
+    monitor: MonitorSettings = MonitorSettings()
+
+    @model_validator(mode="after")
+    def _taper_before_reducing(self) -> RiskSettings:
+        if self.size_taper_start > self.reducing_at:
+            raise ValueError("risk.size_taper_start must not be above risk.reducing_at")
+        return self
+
+
+class StageCriteria(_Frozen):
+    """What a strategy must show to leave a stage (and the hard limits whose breach demotes it)."""
+
+    min_days: Annotated[float, Field(ge=0)] = 0
+    min_trades: Annotated[int, Field(ge=0)] = 0
+    min_sharpe: float | None = None
+    max_drawdown: Fraction | None = None
+    min_win_rate: Fraction | None = None
+    min_profit_factor: Annotated[float, Field(gt=0)] | None = None
+    """With min_win_rate: meeting either one is enough."""
+    require_mc_band: bool = True
+    """Mean trade return over the last window must lie inside the backtest's Monte Carlo band."""
+    max_slippage_bps: Annotated[float, Field(ge=0)] | None = None
+    min_fill_ratio: Fraction | None = None
+
+
+class GraduationSettings(_Frozen):
+    """Criteria per stage, named by the stage a strategy is leaving."""
+
+    candidate: StageCriteria = StageCriteria(
+        min_trades=100, min_sharpe=1.0, max_drawdown=0.25, min_profit_factor=1.2, require_mc_band=False
+    )
+    paper: StageCriteria = StageCriteria(
+        min_days=14,
+        min_trades=20,
+        min_sharpe=0.5,
+        max_drawdown=0.15,
+        min_profit_factor=1.1,
+        max_slippage_bps=10,
+        min_fill_ratio=0.9,
+    )
+    testnet: StageCriteria = StageCriteria(
+        min_days=14,
+        min_trades=20,
+        min_sharpe=0.5,
+        max_drawdown=0.15,
+        min_profit_factor=1.1,
+        max_slippage_bps=10,
+        min_fill_ratio=0.9,
+    )
+    live: StageCriteria = StageCriteria(max_drawdown=0.15, max_slippage_bps=20, min_fill_ratio=0.8)
+    """While LIVE only the hard limits apply: a breach demotes to TESTNET."""
 
 
 class BybitSettings(_Frozen):
@@ -94,3 +219,4 @@ class Settings(_Frozen):
     risk: RiskSettings = RiskSettings()
     exchanges: ExchangesSettings = ExchangesSettings()
     logging: LoggingSettings = LoggingSettings()
+    graduation: GraduationSettings = GraduationSettings()
