@@ -133,7 +133,11 @@ class StoreWorker(QObject):
             self._store = CandleStore.open(self.path)
         return self._store
 
-    def submit(self, job: Callable[[CandleStore], Any], on_done: Callable[[Any], None]) -> Future:
+    def submit(self, job: Callable[[CandleStore], Any], on_done: Callable[[Any], None]) -> Future | None:
+        """Run `job(store)` on the store thread, then `on_done(result)` on the UI thread. None
+        once shut down (the window is closing)."""
+        if self._closed.is_set():
+            return None
         token = next(self._tokens)
         self._callbacks[token] = on_done
         future = self._pool.submit(lambda: job(self.store()))

@@ -94,6 +94,7 @@ class ChartPanel(QWidget):
         self._setup_plots()
 
         self.candles = CandlesItem()
+        self.candles.setZValue(10)  # price above the overlays: bands never hide a wick
         self.volume = VolumeItem()
         self.price_plot.addItem(self.candles)
         self.volume_plot.addItem(self.volume)
@@ -141,6 +142,7 @@ class ChartPanel(QWidget):
             plot.showAxis("right")
             plot.hideAxis("left")
             plot.getAxis("right").setWidth(72)
+            plot.getAxis("right").setStyle(hideOverlappingLabels=True)
         self.price_plot.hideAxis("bottom")
         self.volume_plot.setXLink(self.price_plot)
         for plot in (self.price_plot, self.volume_plot):
@@ -234,6 +236,7 @@ class ChartPanel(QWidget):
         previous = self.data
         right_edge = self.price_plot.vb.viewRange()[0][1] if previous is not None else None
         self.data = data
+        self._show_crosshair(False)
         c = data.candles
         self.candles.set_data(c.ts, c.open, c.high, c.low, c.close, data.bar_seconds)
         self.volume.set_data(c.ts, c.volume, c.close >= c.open, data.bar_seconds)
