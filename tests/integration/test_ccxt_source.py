@@ -13,8 +13,8 @@ from tests.fakes.real_candles import BTC_1H, WIF_1M, candles, funding, rows
 from workstation.core.errors import ExchangeError
 from workstation.data.arrays import CandleArrays
 from workstation.data.compare import compare_candles
-from workstation.data.download import IpBanned, download, download_funding, fetch_candles, open_bar_start
-from workstation.data.sources.bybit import BybitSource, Pacing
+from workstation.data.download import IpBanned, Pacing, download, download_funding, fetch_candles, open_bar_start
+from workstation.data.sources.bybit import BybitSource
 from workstation.data.sources.ccxt_source import CcxtSource
 from workstation.data.store import CandleStore
 

@@ -11,8 +11,15 @@ import pytest
 from tests.fakes.bybit_server import FakeBybit
 from tests.fakes.real_candles import BTC_1H, BTC_1H_MARK, WIF_1M, candles, funding, rows
 from workstation.core.errors import ExchangeUnavailable
-from workstation.data.download import DownloadProgress, download, download_funding, download_instruments, update_all
-from workstation.data.sources.bybit import BybitIpBanned, BybitSource, Pacing
+from workstation.data.download import (
+    DownloadProgress,
+    Pacing,
+    download,
+    download_funding,
+    download_instruments,
+    update_all,
+)
+from workstation.data.sources.bybit import BybitIpBanned, BybitSource
 from workstation.data.store import CandleStore
 
 KLINE = "/v5/market/kline"
@@ -167,3 +174,17 @@ def test_instruments_when_more_than_one_page_then_cursor_walks_them_all_into_the
     assert [c.params.get("cursor") for c in calls] == [None, "offset=1000"]
     btc = store.instrument("bybit", "BTCUSDT")
     assert btc is not None and (str(btc.tick_size), str(btc.qty_step), str(btc.min_notional)) == ("0.10", "0.001", "5")
+
+
+def test_requests_when_limit_status_reaches_zero_then_waits_for_the_reset_before_the_next(
+    fake_bybit: FakeBybit,
+) -> None:
+    fake_bybit.add_instruments(70)
+    sleeps: list[float] = []
+    src = source(fake_bybit, sleeps)
+
+    found = [i for page in src.instrument_pages(page_size=1) for i in page]
+
+    assert len(found) == 75
+    # The fake allows 50 requests per endpoint per second (X-Bapi-Limit-Status counts down).
+    assert sleeps and all(0 < s <= 1.0 for s in sleeps)

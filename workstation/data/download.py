@@ -74,6 +74,18 @@ class DownloadReport:
 
 
 ProgressCallback = Callable[[DownloadProgress], None]
+BAN_MS = 10 * 60_000  # Bybit bans an IP for at least 10 minutes after an HTTP 403
+
+
+@dataclass(frozen=True, slots=True)
+class Pacing:
+    """How fast we ask and how long we back off. Tests shrink these."""
+
+    # 50 requests/s at most: Bybit allows 600 per 5 s per IP.
+    min_interval_s: float = 0.02
+    max_retries: int = 4
+    retry_delay_s: float = 1.0  # first back-off after a 5xx or timeout, doubled each time
+    max_wait_s: float = 60.0  # cap on one wait for a rate-limit reset
 
 
 class IpBanned(ExchangeUnavailable):

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -26,13 +25,12 @@ from workstation.core.enums import Category
 from workstation.core.errors import ExchangeError, ExchangeUnavailable
 from workstation.core.types import Instrument
 from workstation.data.arrays import CandleArrays
-from workstation.data.download import IpBanned
+from workstation.data.download import BAN_MS, IpBanned, Pacing
 from workstation.data.intervals import format_ms, interval_ms
 
 KLINE_LIMIT = 1000
 FUNDING_LIMIT = 200
 INSTRUMENTS_LIMIT = 1000
-BAN_MS = 10 * 60_000
 RATE_LIMITED = 10006
 # retCodes that mean "busy, try again", not "your request is wrong".
 TRANSIENT_CODES = frozenset({10000, 10006, 10016, 10018, 10429})
@@ -50,17 +48,6 @@ INTERVALS = {
     "1d": "D",
     "1w": "W",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class Pacing:
-    """How fast we ask and how long we back off. Tests shrink these."""
-
-    # 50 requests/s at most: Bybit allows 600 per 5 s per IP.
-    min_interval_s: float = 0.02
-    max_retries: int = 4
-    retry_delay_s: float = 1.0  # first back-off after a 5xx or timeout, doubled each time
-    max_wait_s: float = 60.0  # cap on one wait for a rate-limit reset
 
 
 class BybitIpBanned(IpBanned):

@@ -22,9 +22,8 @@ from workstation.core.enums import Category
 from workstation.core.errors import ExchangeError, ExchangeUnavailable
 from workstation.core.types import Instrument
 from workstation.data.arrays import CandleArrays
-from workstation.data.download import IpBanned, default_category, venue_label
+from workstation.data.download import BAN_MS, IpBanned, Pacing, default_category, venue_label
 from workstation.data.intervals import format_ms, interval_ms
-from workstation.data.sources.bybit import BAN_MS, Pacing
 
 DEFAULT_OHLCV_LIMIT = 500
 FUNDING_PAGE = 200
