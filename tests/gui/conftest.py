@@ -24,6 +24,9 @@ def qloop(qapp) -> Iterator[asyncio.AbstractEventLoop]:
         task.cancel()
     loop.stop()
     loop.close()
+    # already_running=True marked it as the thread's running loop and nothing unmarks it: without
+    # this, every later asyncio.run() in the session fails with "called from a running event loop".
+    asyncio.events._set_running_loop(None)
     asyncio.set_event_loop(None)
 
 

@@ -42,7 +42,7 @@ class Frame:
     low: np.ndarray
 
 
-class _Primitives:
+class Primitives:
     """A reusable float64 buffer drawn with one drawLines/drawRects call."""
 
     def __init__(self, klass: type) -> None:
@@ -127,8 +127,8 @@ class CandlesItem(_BarSeriesItem):
             pen.setCosmetic(True)
             pen.setWidth(1)
         self._brushes = (pg.mkBrush(up), pg.mkBrush(down))
-        self._lines = (_Primitives(QLineF), _Primitives(QLineF))
-        self._rects = (_Primitives(QRectF), _Primitives(QRectF))
+        self._lines = (Primitives(QLineF), Primitives(QLineF))
+        self._rects = (Primitives(QRectF), Primitives(QRectF))
 
     def set_data(
         self,
@@ -219,8 +219,8 @@ class VolumeItem(_BarSeriesItem):
             colors.append(color)
         self._pens = tuple(QPen(c) for c in colors)
         self._brushes = tuple(pg.mkBrush(c) for c in colors)
-        self._lines = (_Primitives(QLineF), _Primitives(QLineF))
-        self._rects = (_Primitives(QRectF), _Primitives(QRectF))
+        self._lines = (Primitives(QLineF), Primitives(QLineF))
+        self._rects = (Primitives(QRectF), Primitives(QRectF))
 
     def set_data(self, ts_ms: np.ndarray, volume: np.ndarray, up: np.ndarray, bar_width_s: float) -> None:
         self._set_x(ts_ms, bar_width_s)
@@ -284,7 +284,7 @@ class LineItem(_BarSeriesItem):
         self.y = np.empty(0)
         self._pen = QPen(QColor(color))
         self._pen.setCosmetic(True)
-        self._lines = _Primitives(QLineF)
+        self._lines = Primitives(QLineF)
 
     def set_data(self, ts_ms: np.ndarray, y: np.ndarray, bar_width_s: float) -> None:
         self._set_x(ts_ms, bar_width_s)

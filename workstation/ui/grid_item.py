@@ -12,7 +12,7 @@ from PySide6.QtCore import QLineF, QRectF
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QStyleOptionGraphicsItem, QWidget
 
-from workstation.ui.candles_item import _Primitives
+from workstation.ui.candles_item import Primitives
 
 GRID_COLOR = "#262a33"
 
@@ -23,7 +23,7 @@ class GridLines(pg.GraphicsObject):
         self.x_axis, self.y_axis = x_axis, y_axis
         self._pen = QPen(QColor(color))
         self._pen.setCosmetic(True)
-        self._lines = _Primitives(QLineF)
+        self._lines = Primitives(QLineF)
         self._bounds: QRectF | None = None
         self.setZValue(-1000)
 
