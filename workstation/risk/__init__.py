@@ -1,0 +1,1 @@
+"""The risk manager: sizing, limits and the trading state, balance building, performance monitor."""
