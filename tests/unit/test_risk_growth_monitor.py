@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.risk_helpers import BTC, MAR_10_10H, PRIVATE, build, long_btc
+from tests.unit.test_risk_support import BTC, MAR_10_10H, PRIVATE, build, long_btc
 from workstation.bus import EventBus
 from workstation.core.events import (
     Event,

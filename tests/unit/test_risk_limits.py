@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal as D
 from pathlib import Path
 
-from tests.unit.risk_helpers import BTC, HOUR, MAR_10_10H, PRIVATE, build, long_btc
+from tests.unit.test_risk_support import BTC, HOUR, MAR_10_10H, PRIVATE, build, long_btc
 from workstation.core.clock import ManualClock
 from workstation.core.enums import Side, TradingState
 from workstation.core.events import OrderDenied, OrderSizeReduced, RiskDenied, TradingStateChanged

@@ -1,4 +1,4 @@
-"""Builders shared by the risk tests (not a test module)."""
+"""Builders shared by the risk and graduation tests (holds no tests itself)."""
 
 from __future__ import annotations
 
