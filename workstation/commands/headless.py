@@ -1,0 +1,43 @@
+"""`workstation headless`: the engine and its API without Qt; `headless token rotate`."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+
+from workstation.commands.common import options, out_console
+
+app = typer.Typer(help="Run the engine headless (no Qt) with its HTTP/WebSocket API.", invoke_without_command=True)
+token_app = typer.Typer(help="API bearer tokens.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+
+
+@app.callback()
+def headless(
+    ctx: typer.Context,
+    host: Annotated[
+        str, typer.Option("--host", help="Address to bind (non-loopback needs a TLS reverse proxy).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="TCP port.", min=1, max=65535)] = 8765,
+) -> None:
+    """Run the headless engine until interrupted."""
+    if ctx.invoked_subcommand is not None:
+        return
+    rt = options(ctx).runtime()
+    from workstation.api.server import serve
+
+    raise typer.Exit(asyncio.run(serve(rt, host, port)))
+
+
+@token_app.command("rotate")
+def rotate(ctx: typer.Context) -> None:
+    """Make new read and admin tokens; the old ones stop working (restart a running engine)."""
+    rt = options(ctx).runtime()
+    from workstation.api.tokens import TokenStore
+
+    issued = TokenStore.for_home(rt.home).rotate()
+    out_console.print("new API tokens (shown once; the old ones no longer work):", markup=False)
+    out_console.print(f"  read/operator token: {issued.read}", markup=False)
+    out_console.print(f"  admin token:         {issued.admin}", markup=False)
