@@ -29,6 +29,8 @@ QStatusBar {{ background: {SURFACE}; color: {MUTED}; }}
 QPlainTextEdit, QTableView {{ background: {SURFACE}; border: 1px solid #2c313a; }}
 QPushButton {{ background: {SURFACE}; border: 1px solid {ACCENT}; padding: 4px 10px; }}
 QPushButton:hover {{ background: {ACCENT}; color: #000; }}
+QCheckBox::indicator {{ width: 11px; height: 11px; border: 1px solid {MUTED}; background: {SURFACE}; }}
+QCheckBox::indicator:checked {{ background: {ACCENT}; border-color: {ACCENT}; }}
 """
 
 

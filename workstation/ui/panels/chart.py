@@ -75,7 +75,7 @@ class ChartPanel(QWidget):
         bar.addWidget(self.interval_box)
         for spec in OVERLAYS:
             box = QCheckBox(spec.label)
-            box.setStyleSheet(f"QCheckBox {{ color: {spec.color}; }}")
+            box.setStyleSheet(f"QCheckBox {{ color: {spec.color}; spacing: 5px; margin: 0 8px 0 6px; }}")
             box.setChecked(spec.key != "bb")
             box.toggled.connect(lambda on, key=spec.key: self._set_overlay_visible(key, on))
             self.overlay_boxes[spec.key] = box
