@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 from PySide6.QtGui import QColor, QImage
@@ -103,3 +106,20 @@ def test_gui_screenshot_when_first_launch_then_png_shows_candles(isolated_home: 
         image.pixel(x, y) in colours for x in range(0, image.width(), 2) for y in range(60, image.height() // 2, 2)
     )
     assert candle_pixels > 500, "the screenshot has no candles"
+
+
+def test_run_gui_when_asked_for_one_panel_then_png_is_that_panel(isolated_home: Path, tmp_path: Path) -> None:
+    shot = tmp_path / "chart.png"
+    code = (
+        "import sys; from pathlib import Path; from workstation.runtime import build_runtime; "
+        "from workstation.ui.app import run_gui; "
+        f"rt = build_runtime(home=Path({str(isolated_home)!r}), config_file=None, overrides=()); "
+        f"sys.exit(run_gui(rt, screenshot=Path({str(shot)!r}), panel='chart'))"
+    )
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    image = QImage(str(shot))
+    assert 400 < image.height() < 700  # the chart alone: no banner, docks or status bar
+    top = image.pixelColor(image.width() // 2, 5)
+    assert (top.red(), top.green(), top.blue()) != (0xFF, 0x6B, 0x35)
