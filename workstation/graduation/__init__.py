@@ -1,0 +1,1 @@
+"""The graduation pipeline: CANDIDATE -> PAPER -> TESTNET -> LIVE (and RETIRED), on evidence."""
