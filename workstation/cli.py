@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from workstation import APP_NAME, __version__
-from workstation.commands import backtest, config_cmd, data, headless, keys, kill_switch
+from workstation.commands import backtest, config_cmd, data, graduation, headless, keys, kill_switch, risk
 from workstation.commands.common import GlobalOptions, options
 from workstation.commands.doctor import doctor
 
@@ -26,6 +26,8 @@ app.add_typer(kill_switch.app, name="kill-switch")
 app.add_typer(data.app, name="data")
 app.add_typer(headless.app, name="headless")
 app.add_typer(backtest.app, name="backtest")
+app.add_typer(risk.app, name="risk")
+app.add_typer(graduation.app, name="graduation")
 app.command("doctor")(doctor)
 
 

@@ -1,0 +1,264 @@
+"""`workstation graduation list|show|add|evaluate|approve|demote|retire`."""
+
+from __future__ import annotations
+
+import getpass
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from workstation.commands.common import EXIT_FAILED, fail, options, out_console
+from workstation.commands.probes import probe_for
+from workstation.core.clock import SystemClock, utc_iso
+from workstation.core.enums import Venue
+from workstation.core.errors import SecretsError, WorkstationError
+from workstation.graduation.models import Candidate, Evidence, Performance, Stage
+from workstation.graduation.pipeline import ApprovalRefused, DoctorVerdict, GraduationPipeline
+from workstation.graduation.store import GraduationStore, store_path
+from workstation.runtime import Runtime
+from workstation.safety.preflight import KeyPresence, PreflightContext, SecretsBackendState, Status, run_preflight
+
+app = typer.Typer(help="Strategy graduation: CANDIDATE -> PAPER -> TESTNET -> LIVE, on evidence.", no_args_is_help=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print as JSON.")]
+
+
+def _who() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+@contextmanager
+def _pipeline(ctx: typer.Context) -> Iterator[tuple[Runtime, GraduationPipeline]]:
+    rt = options(ctx).runtime()
+    store = GraduationStore.open(store_path(rt.home))
+    try:
+        yield rt, GraduationPipeline(store, rt.settings.graduation, bus=rt.bus, clock=SystemClock())
+    except WorkstationError as exc:
+        fail(f"error: {exc}")
+    finally:
+        store.close()
+
+
+def _row(c: Candidate) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "strategy": c.strategy,
+        "params": c.params,
+        "symbol": c.symbol,
+        "interval": c.interval,
+        "stage": c.stage.value,
+        "venue": None if c.venue is None else c.venue.value,
+        "stage_since": utc_iso(c.stage_since_ms),
+        "strategy_id": c.strategy_id,
+    }
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    stage: Annotated[Stage | None, typer.Option("--stage", case_sensitive=False, help="Only this stage.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List the candidates and their stages."""
+    with _pipeline(ctx) as (_rt, pipeline):
+        rows = [_row(c) for c in pipeline.candidates(stage)]
+    if as_json:
+        out_console.print_json(json.dumps(rows))
+        return
+    table = Table("id", "strategy", "symbol", "interval", "stage", "venue", "since")
+    for r in rows:
+        table.add_row(
+            str(r["id"]), r["strategy"], r["symbol"], r["interval"], r["stage"], r["venue"] or "-", r["stage_since"]
+        )
+    out_console.print(table if rows else "no candidates")
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context, candidate_id: Annotated[int, typer.Argument(metavar="ID")], as_json: JsonOpt = False
+) -> None:
+    """One candidate: its evidence, every transition with its reason, and the latest evaluation."""
+    with _pipeline(ctx) as (_rt, pipeline):
+        cand = pipeline.get(candidate_id)
+        history = pipeline.history(candidate_id)
+        evaluations = pipeline.evaluations(candidate_id)
+    latest = evaluations[-1] if evaluations else None
+    data = {
+        **_row(cand),
+        "evidence": cand.evidence.to_json(),
+        "history": [
+            {
+                "at": utc_iso(t.ts),
+                "from": None if t.from_stage is None else t.from_stage.value,
+                "to": t.to_stage.value,
+                "by": t.by,
+                "reason": t.reason,
+                "metrics": t.metrics,
+            }
+            for t in history
+        ],
+        "latest_evaluation": None
+        if latest is None
+        else {
+            "at": utc_iso(latest.ts),
+            "stage": latest.stage.value,
+            "met": latest.met,
+            "shortfalls": list(latest.shortfalls),
+            "breaches": list(latest.breaches),
+            "performance": latest.performance.to_json(),
+        },
+    }
+    if as_json:
+        out_console.print_json(json.dumps(data, default=str))
+        return
+    out_console.print(f"#{cand.id} {cand.strategy_id} {cand.params}: {cand.stage.value}", markup=False)
+    bt = cand.evidence.backtest
+    out_console.print(
+        f"evidence: {bt.trades} trades, Sharpe {bt.sharpe}, max drawdown {bt.max_drawdown}, "
+        f"MC band {cand.evidence.mc_band} over {cand.evidence.mc_window} trades ({cand.evidence.source or '-'})",
+        markup=False,
+    )
+    for h in data["history"]:
+        out_console.print(f"  {h['at']}  {h['from'] or '-'} -> {h['to']}  by {h['by']}: {h['reason']}", markup=False)
+    if latest is not None:
+        verdict = "criteria met" if latest.met else "; ".join(latest.shortfalls + latest.breaches)
+        out_console.print(f"latest evaluation ({latest.stage.value}, {utc_iso(latest.ts)}): {verdict}", markup=False)
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    strategy: Annotated[str, typer.Option("--strategy", help="Strategy name, e.g. sma_cross.")],
+    symbol: Annotated[str, typer.Option("--symbol")],
+    interval: Annotated[str, typer.Option("--interval")],
+    evidence: Annotated[
+        Path,
+        typer.Option(
+            "--evidence", exists=True, dir_okay=False, help="JSON: backtest, walk_forward, mc_band, mc_window."
+        ),
+    ],
+    params: Annotated[str, typer.Option("--params", help="Strategy parameters as JSON.")] = "{}",
+) -> None:
+    """Queue a candidate with the evidence that produced it."""
+    try:
+        parsed = json.loads(params)
+        ev = Evidence.from_json(json.loads(evidence.read_text(encoding="utf-8")))
+    except (ValueError, KeyError, TypeError) as exc:
+        fail(f"error: invalid --params or --evidence: {exc}")
+    with _pipeline(ctx) as (_rt, pipeline):
+        cand = pipeline.add(strategy=strategy, params=parsed, symbol=symbol, interval=interval, evidence=ev, by=_who())
+    out_console.print(f"candidate {cand.id} queued: {cand.strategy_id}", markup=False)
+
+
+@app.command("evaluate")
+def evaluate(
+    ctx: typer.Context,
+    candidate_id: Annotated[int, typer.Argument(metavar="ID")],
+    performance: Annotated[
+        Path | None, typer.Option("--performance", exists=True, dir_okay=False, help="JSON of the stage's results.")
+    ] = None,
+) -> None:
+    """Judge a candidate in its stage (promotes or demotes automatically where the rules allow)."""
+    perf = None
+    if performance is not None:
+        perf = Performance.from_json(json.loads(performance.read_text(encoding="utf-8")))
+    with _pipeline(ctx) as (_rt, pipeline):
+        result = pipeline.evaluate(candidate_id, perf)
+        stage = pipeline.get(candidate_id).stage
+    verdict = "criteria met" if result.met else "; ".join(result.shortfalls + result.breaches)
+    out_console.print(f"candidate {candidate_id} ({result.stage.value} -> {stage.value}): {verdict}", markup=False)
+
+
+def mainnet_doctor(rt: Runtime, *, confirm_mainnet: bool) -> DoctorVerdict:
+    """The preflight as `workstation doctor` runs it, for the mainnet venue LIVE trades on."""
+    from workstation.secrets.backends import describe_backend
+    from workstation.secrets.keystore import KeyStore
+
+    s = rt.settings
+    settings = s.model_copy(update={"trading": s.trading.model_copy(update={"venue": Venue.BYBIT_MAINNET})})
+    keystore = KeyStore()
+
+    def key_presence(venue: Venue) -> KeyPresence:
+        try:
+            found = [k for k in keystore.list() if k.venue is venue]
+        except SecretsError as exc:
+            return KeyPresence(False, error=str(exc))
+        return KeyPresence(bool(found), source=found[0].source if found else "")
+
+    def secrets_backend(probe: bool) -> SecretsBackendState:
+        described = describe_backend(probe=probe)
+        return SecretsBackendState(described.name, described.usable, described.problem)
+
+    results = run_preflight(
+        PreflightContext(
+            settings=settings,
+            home=rt.home,
+            confirm_mainnet=confirm_mainnet,
+            key_presence=key_presence,
+            secrets_backend=secrets_backend,
+            probe=probe_for(Venue.BYBIT_MAINNET, settings, keystore),
+            kill_switch_description=rt.kill_switch.describe(),
+        )
+    )
+    failures = tuple(f"{r.name}: {r.reason}" for r in results if r.status is Status.FAIL)
+    return DoctorVerdict(ok=not failures, failures=failures)
+
+
+@app.command("approve")
+def approve(
+    ctx: typer.Context,
+    candidate_id: Annotated[int, typer.Argument(metavar="ID")],
+    confirm_mainnet: Annotated[
+        bool, typer.Option("--confirm-mainnet", help="Confirm that LIVE means real money on mainnet.")
+    ] = False,
+) -> None:
+    """Approve a TESTNET candidate for LIVE (real money). Refused in debug mode, while doctor fails,
+    or without --confirm-mainnet."""
+    with _pipeline(ctx) as (rt, pipeline):
+        doctor = mainnet_doctor(rt, confirm_mainnet=confirm_mainnet)
+        try:
+            cand = pipeline.approve(
+                candidate_id,
+                by=_who(),
+                debug_mode=rt.debug_switch.enabled,
+                doctor=doctor,
+                mainnet_confirmed=confirm_mainnet,
+            )
+        except ApprovalRefused as exc:
+            out_console.print(f"LIVE approval of candidate {candidate_id} REFUSED:", markup=False, style="bold red")
+            for reason in exc.reasons:
+                out_console.print(f"  - {reason}", markup=False)
+            raise typer.Exit(EXIT_FAILED) from None
+    out_console.print(f"candidate {cand.id} {cand.strategy_id} is LIVE", markup=False)
+
+
+@app.command("demote")
+def demote(
+    ctx: typer.Context,
+    candidate_id: Annotated[int, typer.Argument(metavar="ID")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (kept in the history).")],
+) -> None:
+    """Move a candidate one stage down."""
+    with _pipeline(ctx) as (_rt, pipeline):
+        cand = pipeline.demote(candidate_id, reason, by=_who())
+    out_console.print(f"candidate {cand.id} is now {cand.stage.value}", markup=False)
+
+
+@app.command("retire")
+def retire(
+    ctx: typer.Context,
+    candidate_id: Annotated[int, typer.Argument(metavar="ID")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (kept in the history).")],
+) -> None:
+    """Retire a candidate for good (it stops trading anywhere)."""
+    with _pipeline(ctx) as (_rt, pipeline):
+        cand = pipeline.retire(candidate_id, reason, by=_who())
+    out_console.print(f"candidate {cand.id} is {cand.stage.value}", markup=False)

@@ -1,0 +1,180 @@
+"""`workstation risk status|clear-halt|reduce|resume`: the trading state and the limits behind it."""
+
+from __future__ import annotations
+
+import getpass
+import json
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Annotated, Any
+
+import typer
+
+from workstation.commands.common import fail, options, out_console, stdin_is_tty
+from workstation.core.clock import SystemClock, utc_iso
+from workstation.risk.growth import GrowthPlan, RateUnavailable, rate_source
+from workstation.risk.limits import RiskLimits
+from workstation.risk.state import RiskStateStore
+from workstation.runtime import Runtime
+from workstation.settings.models import TickerRateSettings
+
+app = typer.Typer(help="The risk manager: trading state (ACTIVE/REDUCING/HALTED) and limits.", no_args_is_help=True)
+
+
+def _who() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def ccxt_ticker(cfg: TickerRateSettings) -> Callable[[], float]:
+    """A ticker reader for the growth rate (public market data; no keys)."""
+
+    def fetch() -> float:
+        import ccxt
+
+        exchange = getattr(ccxt, cfg.exchange)({"enableRateLimit": True, "timeout": 10_000})
+        return float(exchange.fetch_ticker(cfg.symbol)["last"])
+
+    return fetch
+
+
+def risk_store(rt: Runtime) -> RiskStateStore:
+    return RiskStateStore(rt.state_dir / "risk.json", kill_switch=rt.kill_switch, bus=rt.bus)
+
+
+def _status(rt: Runtime) -> dict[str, Any]:
+    s = rt.settings.risk
+    store = risk_store(rt)
+    view = store.refresh()
+    limits = RiskLimits(s, store, SystemClock())
+    book = store.book
+    usage = limits.usage()
+    out: dict[str, Any] = {
+        "state": view.state.value,
+        "reason": view.reason,
+        "kill_switch": rt.kill_switch.describe(),
+        "halts": [h.describe() for h in view.halts],
+        "equity": {
+            "last": None if book.last_equity is None else str(book.last_equity),
+            "last_at": utc_iso(book.last_equity_ms) if book.last_equity_ms else None,
+            "peak": None if book.peak_equity is None else str(book.peak_equity),
+            "day": book.day,
+            "day_start": None if book.day_start_equity is None else str(book.day_start_equity),
+        },
+        "usage": {
+            "daily_loss": f"{usage.daily_loss:.4f}",
+            "daily_budget_used": f"{usage.daily_used:.4f}",
+            "drawdown": f"{usage.drawdown:.4f}",
+            "drawdown_budget_used": f"{usage.drawdown_used:.4f}",
+        },
+        "limits": s.model_dump(mode="json", exclude={"growth", "monitor"}),
+        "growth": _growth(rt, book.last_equity),
+    }
+    return out
+
+
+def _growth(rt: Runtime, equity: Decimal | None) -> dict[str, Any]:
+    g = rt.settings.risk.growth
+    if not g.enabled:
+        return {"enabled": False}
+    plan = GrowthPlan(g, rate_source(g, ccxt_ticker))
+    if equity is None:
+        return {"enabled": True, "status": "no equity recorded yet"}
+    try:
+        status = plan.status(equity, SystemClock().now_ms())
+    except RateUnavailable as exc:
+        return {"enabled": True, "sizing_refused": str(exc)}
+    return {
+        "enabled": True,
+        "equity_converted": f"{status.equity_converted:.2f}",
+        "currency": status.currency,
+        "rate": str(status.rate.value),
+        "rate_source": status.rate.source,
+        "risk_per_trade": str(min(status.risk_fraction, Decimal(str(rt.settings.risk.max_risk_per_trade)))),
+        "next_milestone": None if status.next_milestone is None else str(status.next_milestone),
+        "summary": status.describe(),
+    }
+
+
+@app.command("status")
+def status(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False) -> None:
+    """Show the trading state, why, the loss budgets used and the balance-building milestone."""
+    rt = options(ctx).runtime()
+    data = _status(rt)
+    if as_json:
+        out_console.print_json(json.dumps(data))
+        return
+    style = {"ACTIVE": "green", "REDUCING": "yellow", "HALTED": "bold red"}[data["state"]]
+    out_console.print(f"trading state: [{style}]{data['state']}[/]")
+    out_console.print(f"  {data['reason']}", markup=False)
+    eq, use = data["equity"], data["usage"]
+    out_console.print(
+        f"equity: last {eq['last']} (at {eq['last_at']}), peak {eq['peak']}, day start {eq['day_start']} ({eq['day']})",
+        markup=False,
+    )
+    out_console.print(
+        f"daily loss {float(use['daily_loss']):.2%} ({float(use['daily_budget_used']):.0%} of the budget), "
+        f"drawdown {float(use['drawdown']):.2%} ({float(use['drawdown_budget_used']):.0%} of the budget)",
+        markup=False,
+    )
+    lim = data["limits"]
+    out_console.print(
+        f"limits: risk/trade {lim['max_risk_per_trade']:.2%}, daily loss {lim['daily_loss_limit']:.2%}, "
+        f"drawdown {lim['max_drawdown']:.2%}, leverage {lim['max_leverage']:g}x, "
+        f"{lim['max_open_positions']} positions, {lim['max_orders_per_minute']} orders/min",
+        markup=False,
+    )
+    growth = data["growth"]
+    if not growth.get("enabled"):
+        out_console.print("balance building: off")
+    elif "sizing_refused" in growth:
+        out_console.print(f"balance building: SIZING REFUSED: {growth['sizing_refused']}", markup=False, style="red")
+    else:
+        out_console.print(f"balance building: {growth.get('summary') or growth.get('status')}", markup=False)
+
+
+@app.command("clear-halt")
+def clear_halt(
+    ctx: typer.Context, yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False
+) -> None:
+    """Lift the limit halts (drawdown, daily loss). The kill switch is separate: `kill-switch clear`."""
+    rt = options(ctx).runtime()
+    store = risk_store(rt)
+    halts = store.view().halts
+    if not halts:
+        out_console.print("no limit halt to clear", markup=False)
+        if rt.kill_switch.engaged:
+            out_console.print(
+                f"kill switch: {rt.kill_switch.describe()} (clear it with `workstation kill-switch clear`)"
+            )
+        return
+    for halt in halts:
+        out_console.print(f"HALTED: {halt.describe()}", markup=False)
+    if not yes:
+        if not stdin_is_tty():
+            fail("refusing to clear without confirmation: pass --yes, or run it in a terminal")
+        typer.confirm("Clear these halts? The drawdown will be measured from the current equity", abort=True)
+    store.clear_halts(by=_who())
+    out_console.print(f"trading state: {store.view().state.value}", markup=False)
+
+
+@app.command("reduce")
+def reduce(
+    ctx: typer.Context, reason: Annotated[str, typer.Option("--reason", help="Why (kept in the state file).")]
+) -> None:
+    """Set REDUCING by hand: only orders that reduce risk pass until `resume`."""
+    rt = options(ctx).runtime()
+    store = risk_store(rt)
+    store.set_manual_reducing(reason, by=_who())
+    out_console.print(f"trading state: {store.view().state.value}: {store.view().reason}", markup=False)
+
+
+@app.command("resume")
+def resume(ctx: typer.Context) -> None:
+    """Lift a REDUCING state set by hand (limit halts and the kill switch are unaffected)."""
+    rt = options(ctx).runtime()
+    store = risk_store(rt)
+    store.set_manual_reducing(None, by=_who())
+    out_console.print(f"trading state: {store.view().state.value}: {store.view().reason}", markup=False)
