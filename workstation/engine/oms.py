@@ -44,6 +44,7 @@ CLOCK_SKEW = 10002
 ORDER_NOT_FOUND = 110001
 ORDER_FINISHED = 110008
 DUPLICATE_ORDER_LINK_ID = 110072
+NOT_AT_VENUE = frozenset({OrderStatus.PENDING, OrderStatus.DENIED, OrderStatus.REJECTED})
 
 
 def ledger_key(venue_order: Order) -> str:
@@ -129,7 +130,7 @@ class OrderManager:
         )
         await self._send(record)
         current = self._orders[coid]
-        if current.order.order_type is OrderType.MARKET and current.status is not OrderStatus.DENIED:
+        if current.order.order_type is OrderType.MARKET and current.status not in NOT_AT_VENUE:
             await self._quietly(self.sync_fills(current.category, current.order.symbol))
         return self._orders[coid].order
 
