@@ -6,11 +6,11 @@ weekday-only stock data both come out right). The risk-free rate is 0.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from typing import Any
 
 import numpy as np
+from numba import njit
 
 from workstation.backtest import fills as F
 from workstation.backtest import simulator as S
@@ -20,7 +20,7 @@ YEAR_MS = 365.25 * 86_400_000
 
 
 def _iso(ms: int) -> str:
-    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC).isoformat().replace("+00:00", "Z")
+    return str(iso_times(np.array([ms]))[0])
 
 
 def _finite(x: float) -> float | None:
@@ -78,31 +78,70 @@ def trade_stats(trades: np.ndarray) -> dict[str, Any]:
     }
 
 
+@njit(cache=True, nogil=True)
+def _bar_stats(ts, eq, position):  # pragma: no cover - numba
+    """One pass over the curve: mean/sd/downside of bar returns, max drawdown, its duration, exposure."""
+    n = len(eq)
+    m = n - 1
+    total = 0.0
+    for i in range(1, n):
+        total += eq[i] / eq[i - 1] - 1.0 if eq[i - 1] > 0 else 0.0
+    mean = total / m if m > 0 else np.nan
+    sq = 0.0
+    down = 0.0
+    for i in range(1, n):
+        r = eq[i] / eq[i - 1] - 1.0 if eq[i - 1] > 0 else 0.0
+        sq += (r - mean) ** 2
+        if r < 0.0:
+            down += r * r
+    sd = np.sqrt(sq / (m - 1)) if m > 1 else np.nan
+    downside = np.sqrt(down / m) if m > 0 else np.nan
+    peak = eq[0]
+    peak_i = 0
+    mdd = 0.0
+    longest = 0
+    at_peak = True
+    held = 0
+    for i in range(n):
+        if position[i] != 0.0:
+            held += 1
+        if eq[i] >= peak:
+            if not at_peak:
+                longest = max(longest, ts[i] - ts[peak_i])
+            peak = eq[i]
+            peak_i = i
+            at_peak = True
+        else:
+            at_peak = False
+            if peak > 0.0:
+                mdd = min(mdd, eq[i] / peak - 1.0)
+    longest = max(longest, ts[n - 1] - ts[peak_i])
+    return mean, sd, downside, mdd, longest, held / n
+
+
 def compute_metrics(result: SimResult) -> dict[str, Any]:
     eq, ts = result.equity, result.ts
     if len(eq) < 2:
         raise ValueError("need at least two bars for metrics")
-    r = bar_returns(eq)
+    mean, sd, downside, mdd, longest, exposure = _bar_stats(
+        np.ascontiguousarray(ts, dtype=np.int64), eq, result.position
+    )
     ppy = periods_per_year(ts)
     years = (ts[-1] - ts[0]) / YEAR_MS
     growth = eq[-1] / result.initial_cash
     cagr = growth ** (1 / years) - 1 if growth > 0 and years > 0 else -1.0
-    sd = r.std(ddof=1) if len(r) > 1 else math.nan
-    downside = math.sqrt(np.mean(np.minimum(r, 0.0) ** 2)) if len(r) else math.nan
-    dd = drawdown(eq)
-    mdd = float(dd.min())
     out: dict[str, Any] = {
         "initial_cash": result.initial_cash,
         "final_equity": float(eq[-1]),
         "total_return": float(growth - 1),
         "cagr": _finite(cagr),
         "volatility": _finite(sd * math.sqrt(ppy)),
-        "sharpe": _finite(r.mean() / sd * math.sqrt(ppy)) if sd > 0 else None,
-        "sortino": _finite(r.mean() / downside * math.sqrt(ppy)) if downside > 0 else None,
-        "max_drawdown": mdd,
-        "max_drawdown_duration_days": max_drawdown_duration_ms(ts, eq) / 86_400_000,
+        "sharpe": _finite(mean / sd * math.sqrt(ppy)) if sd > 0 else None,
+        "sortino": _finite(mean / downside * math.sqrt(ppy)) if downside > 0 else None,
+        "max_drawdown": float(mdd),
+        "max_drawdown_duration_days": int(longest) / 86_400_000,
         "calmar": _finite(cagr / -mdd) if mdd < 0 else None,
-        "exposure": float(np.mean(result.position != 0.0)),
+        "exposure": float(exposure),
         "fees_paid": result.fees_paid,
         "funding_paid": result.funding_paid,
         "bars": len(eq),
@@ -131,23 +170,29 @@ def benchmark_metrics(result: SimResult, bench: SimResult) -> dict[str, Any]:
     return {"strategy": "buy_and_hold", **{k: m[k] for k in keys}, "alpha": alpha, "beta": beta}
 
 
+def iso_times(ms: np.ndarray) -> np.ndarray:
+    """UTC ISO 8601 strings ending in Z (seconds, or milliseconds when any are fractional)."""
+    ms = np.asarray(ms, dtype=np.int64)
+    unit = "s" if not len(ms) or not (ms % 1000).any() else "ms"
+    return np.char.add(np.datetime_as_string(ms.astype("datetime64[ms]"), unit=unit), "Z")
+
+
 def trade_list(result: SimResult) -> list[dict[str, Any]]:
-    ts = result.ts
+    tr, ts = result.trades, result.ts
+    if not len(tr):
+        return []
+    exit_i = tr[:, S.T_EXIT_I].astype(np.int64)
+    entry = iso_times(ts[tr[:, S.T_ENTRY_I].astype(np.int64)]).tolist()
+    exits = iso_times(ts[np.maximum(exit_i, 0)]).tolist()
+    sides = np.where(tr[:, S.T_SIDE] > 0, "long", "short").tolist()
+    reasons = np.asarray(F.EXIT_NAMES)[tr[:, S.T_REASON].astype(np.int64)].tolist()
+    cols = [tr[:, c].tolist() for c in (S.T_QTY, S.T_ENTRY_PX, S.T_EXIT_PX, S.T_PNL, S.T_FEES, S.T_FUNDING)]
+    keys = ("entry_time", "exit_time", "side", "qty", "entry_price", "exit_price", "pnl", "fees", "funding")
     out = []
-    for row in result.trades:
-        exit_i = int(row[S.T_EXIT_I])
-        out.append(
-            {
-                "entry_time": _iso(int(ts[int(row[S.T_ENTRY_I])])),
-                "exit_time": _iso(int(ts[exit_i])) if exit_i >= 0 else None,
-                "side": "long" if row[S.T_SIDE] > 0 else "short",
-                "qty": float(row[S.T_QTY]),
-                "entry_price": float(row[S.T_ENTRY_PX]),
-                "exit_price": float(row[S.T_EXIT_PX]),
-                "pnl": float(row[S.T_PNL]),
-                "fees": float(row[S.T_FEES]),
-                "funding": float(row[S.T_FUNDING]),
-                "exit_reason": F.EXIT_NAMES[int(row[S.T_REASON])],
-            }
-        )
+    for i, row in enumerate(zip(entry, exits, sides, *cols, strict=True)):
+        d = dict(zip(keys, row, strict=True))
+        if exit_i[i] < 0:
+            d["exit_time"] = None
+        d["exit_reason"] = reasons[i]
+        out.append(d)
     return out

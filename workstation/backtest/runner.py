@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +17,7 @@ from workstation.backtest.simulator import SimResult, simulate
 from workstation.data.arrays import CandleArrays
 from workstation.data.intervals import interval_ms
 from workstation.data.store import CandleStore
+from workstation.strategies import indicators as ind
 from workstation.strategies.base import Signals, Strategy, signals
 from workstation.strategies.builtin import BuyAndHold, build
 
@@ -146,18 +147,26 @@ def _init_worker(candles: CandleArrays, funding: np.ndarray, cost: CostModel, ca
     _WORKER.update(candles=candles, funding=funding, cost=cost, cash=cash)
 
 
-def _run_one(job: tuple[str, dict[str, Any]]) -> dict[str, Any]:
-    name, params = job
-    w = _WORKER
-    strategy = build(name, params)
+def run_variant(
+    strategy: str,
+    params: dict[str, Any],
+    candles: CandleArrays,
+    cost: CostModel,
+    cash: float,
+    funding: np.ndarray | None,
+) -> dict[str, Any]:
+    """One sweep row: {"params", "metrics"} or {"params", "error"}; metrics as in run_backtest."""
     try:
-        result = simulate(
-            w["candles"], signals(strategy, w["candles"]), w["cost"], cash=w["cash"], funding=w["funding"]
-        )
+        result = simulate(candles, signals(build(strategy, params), candles), cost, cash=cash, funding=funding)
+        return {"params": params, "metrics": M.compute_metrics(result)}
     except Exception as exc:  # one bad combination must not end the sweep
         return {"params": params, "error": str(exc)}
-    m = M.compute_metrics(result)
-    return {"params": params, "metrics": m}
+
+
+def _run_one(job: tuple[str, dict[str, Any]]) -> dict[str, Any]:
+    w = _WORKER
+    with ind.cached():
+        return run_variant(job[0], job[1], w["candles"], w["cost"], w["cash"], w["funding"])
 
 
 def sweep(
@@ -170,23 +179,43 @@ def sweep(
     funding: np.ndarray | None = None,
     jobs: int | None = None,
     progress: Callable[[int], None] | None = None,
+    backend: str = "thread",
 ) -> list[dict[str, Any]]:
-    """Run every combination; in a process pool when jobs != 1. Results keep the input order."""
+    """Run every combination; results keep the input order and equal single runs exactly.
+
+    backend "thread" (default): threads share the candles and an indicator cache (each distinct
+    indicator window is computed once per sweep) and the compiled kernels run without the GIL.
+    "process": a process pool, for user strategies whose signal code is pure Python.
+    """
     cost = cost or CostModel()
-    fund = np.zeros(len(candles)) if funding is None else funding
+    fund = np.zeros(len(candles)) if funding is None else np.ascontiguousarray(funding, dtype=np.float64)
     jobs = jobs or os.cpu_count() or 1
-    work = [(strategy, c) for c in combos]
     out: list[dict[str, Any]] = []
-    if jobs == 1 or len(work) < 2:
-        _init_worker(candles, fund, cost, cash)
-        for job in work:
-            out.append(_run_one(job))
-            if progress:
-                progress(1)
+
+    def one(params: dict[str, Any]) -> dict[str, Any]:
+        return run_variant(strategy, params, candles, cost, cash, fund)
+
+    if backend == "process" and jobs > 1 and len(combos) > 1:
+        work = [(strategy, c) for c in combos]
+        with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(candles, fund, cost, cash)) as pool:
+            for res in pool.map(_run_one, work, chunksize=max(1, len(work) // (jobs * 8))):
+                out.append(res)
+                if progress:
+                    progress(1)
         return out
-    with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(candles, fund, cost, cash)) as pool:
-        for res in pool.map(_run_one, work, chunksize=max(1, len(work) // (jobs * 8))):
-            out.append(res)
-            if progress:
-                progress(1)
+    if backend not in ("thread", "process"):
+        raise ValueError(f"unknown sweep backend {backend!r} (thread or process)")
+    with ind.cached():
+        if jobs == 1 or len(combos) < 2:
+            results: Iterator[dict[str, Any]] = map(one, combos)
+            for res in results:
+                out.append(res)
+                if progress:
+                    progress(1)
+            return out
+        with ThreadPoolExecutor(jobs) as pool:
+            for res in pool.map(one, combos):
+                out.append(res)
+                if progress:
+                    progress(1)
     return out

@@ -36,7 +36,7 @@ def _close(tr, k, i, qty, exit_px, exit_val, fees, pnl):  # pragma: no cover - n
     return exit_val
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def simulate_kernel(o, h, lo, c, v, funding, target, kind, entry_px, sl_sig, tp_sig, cfg):  # pragma: no cover
     n = len(o)
     taker, maker = cfg[C.CFG_TAKER], cfg[C.CFG_MAKER]
@@ -208,7 +208,14 @@ class SimResult:
 
 
 def _f64(a: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(a, dtype=np.float64)
+    out = np.ascontiguousarray(a, dtype=np.float64)
+    # a read-only array (a shared cached indicator) would make numba compile a second signature
+    return out if out.flags.writeable else out.copy()
+
+
+def _i8(a: np.ndarray) -> np.ndarray:
+    out = np.ascontiguousarray(a, dtype=np.int8)
+    return out if out.flags.writeable else out.copy()
 
 
 def simulate(
@@ -236,7 +243,7 @@ def simulate(
         _f64(candles.volume),
         fund,
         _f64(sig.target),
-        np.ascontiguousarray(sig.order_kind, dtype=np.int8),
+        _i8(sig.order_kind),
         _f64(sig.entry_price),
         _f64(sig.stop_loss),
         _f64(sig.take_profit),

@@ -71,14 +71,14 @@ class Signals:
         entry_price: np.ndarray | None = None,
     ) -> Signals:
         n = len(target)
-        nan = np.full(n, np.nan)
+        nan = np.full(n, np.nan)  # one array for every absent column (saves memory in sweeps)
         kinds = np.full(n, int(order_kind), np.int8) if np.isscalar(order_kind) else order_kind
         return cls(
             np.ascontiguousarray(target, dtype=np.float64),
             np.ascontiguousarray(kinds, dtype=np.int8),
-            nan.copy() if entry_price is None else np.ascontiguousarray(entry_price, dtype=np.float64),
-            nan.copy() if stop_loss is None else np.ascontiguousarray(stop_loss, dtype=np.float64),
-            nan.copy() if take_profit is None else np.ascontiguousarray(take_profit, dtype=np.float64),
+            nan if entry_price is None else np.ascontiguousarray(entry_price, dtype=np.float64),
+            nan if stop_loss is None else np.ascontiguousarray(stop_loss, dtype=np.float64),
+            nan if take_profit is None else np.ascontiguousarray(take_profit, dtype=np.float64),
         )
 
     def __len__(self) -> int:

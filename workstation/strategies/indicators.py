@@ -2,35 +2,94 @@
 
 pandas' rolling/ewm kernels are used (they are compensated and match what backtesting.py and
 most references compute); results are NaN until the window is full.
+
+`cached()` memoises indicators while a sweep runs: every variant asking for the same window of
+the same input array gets the one result (computed once, then shared read-only).
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any, ParamSpec, TypeVar
+
 import numpy as np
 import pandas as pd
+from numba import njit
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+# (function, id(first array), other args) -> (the first array, kept alive so its id stays unique; result)
+_cache: dict[tuple[Any, ...], tuple[np.ndarray, np.ndarray]] | None = None
+_cache_depth = 0
+_cache_lock = threading.Lock()
 
 
+@contextlib.contextmanager
+def cached() -> Iterator[None]:
+    """Memoise indicator results inside this block (process-wide, shared by threads; nests)."""
+    global _cache, _cache_depth
+    with _cache_lock:
+        _cache_depth += 1
+        if _cache is None:
+            _cache = {}
+    try:
+        yield
+    finally:
+        with _cache_lock:
+            _cache_depth -= 1
+            if _cache_depth == 0:
+                _cache = None
+
+
+def _memo(fn: Callable[P, R]) -> Callable[P, R]:
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        store = _cache
+        if store is None or not args or not isinstance(args[0], np.ndarray):
+            return fn(*args, **kwargs)
+        key = (fn, id(args[0]), args[1:], tuple(sorted(kwargs.items())))
+        hit = store.get(key)
+        if hit is not None and hit[0] is args[0]:
+            return hit[1]  # type: ignore[return-value]
+        out = fn(*args, **kwargs)
+        if isinstance(out, np.ndarray):
+            out.flags.writeable = False  # shared between variants: nobody may change it
+            store[key] = (args[0], out)
+        return out  # type: ignore[return-value]
+
+    return wrapper  # type: ignore[return-value]
+
+
+@_memo
 def sma(values: np.ndarray, n: int) -> np.ndarray:
     return pd.Series(values).rolling(n).mean().to_numpy()
 
 
+@_memo
 def ema(values: np.ndarray, n: int) -> np.ndarray:
-    out = pd.Series(values).ewm(span=n, adjust=False, min_periods=n).mean().to_numpy()
-    return out
+    return pd.Series(values).ewm(span=n, adjust=False, min_periods=n).mean().to_numpy()
 
 
+@_memo
 def rolling_max(values: np.ndarray, n: int) -> np.ndarray:
     return pd.Series(values).rolling(n).max().to_numpy()
 
 
+@_memo
 def rolling_min(values: np.ndarray, n: int) -> np.ndarray:
     return pd.Series(values).rolling(n).min().to_numpy()
 
 
+@_memo
 def rolling_std(values: np.ndarray, n: int) -> np.ndarray:
     return pd.Series(values).rolling(n).std(ddof=0).to_numpy()
 
 
+@_memo
 def rsi(close: np.ndarray, n: int) -> np.ndarray:
     """Wilder's RSI (smoothing alpha = 1/n)."""
     delta = np.diff(close, prepend=np.nan)
@@ -55,8 +114,41 @@ def crossed_above(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def hold(events: np.ndarray, initial: float = 0.0) -> np.ndarray:
     """Forward-fill event values (NaN = no event) into a state, starting at `initial`."""
-    idx = np.where(~np.isnan(events), np.arange(len(events)), 0)
-    np.maximum.accumulate(idx, out=idx)
-    out = events[idx]
-    out[np.isnan(out)] = initial
+    return _hold(np.ascontiguousarray(events, dtype=np.float64), float(initial))
+
+
+@njit(cache=True, nogil=True)
+def _hold(events: np.ndarray, initial: float) -> np.ndarray:  # pragma: no cover - numba
+    out = np.empty(len(events))
+    state = initial
+    for i in range(len(events)):
+        if events[i] == events[i]:
+            state = events[i]
+        out[i] = state
+    return out
+
+
+def cross_state(fast: np.ndarray, slow: np.ndarray, down_value: float = 0.0) -> np.ndarray:
+    """1 from a cross of fast above slow, `down_value` from a cross below; held in between, 0 first.
+
+    The same as hold() over crossed_above() events, in one compiled pass.
+    """
+    return _cross_state(
+        np.ascontiguousarray(fast, dtype=np.float64), np.ascontiguousarray(slow, dtype=np.float64), down_value
+    )
+
+
+@njit(cache=True, nogil=True)
+def _cross_state(a: np.ndarray, b: np.ndarray, down: float) -> np.ndarray:  # pragma: no cover - numba
+    n = len(a)
+    out = np.empty(n)
+    state = 0.0
+    if n:
+        out[0] = state
+    for t in range(1, n):
+        if a[t - 1] < b[t - 1] and a[t] > b[t]:
+            state = 1.0
+        elif b[t - 1] < a[t - 1] and b[t] > a[t]:
+            state = down
+        out[t] = state
     return out

@@ -13,10 +13,7 @@ from workstation.strategies.base import Signals, Strategy, param
 
 def _cross_target(fast: np.ndarray, slow: np.ndarray, short: bool) -> np.ndarray:
     """Long from a cross up, flat (or short) from a cross down; holds between crosses."""
-    events = np.full(len(fast), np.nan)
-    events[ind.crossed_above(fast, slow)] = 1.0
-    events[ind.crossed_above(slow, fast)] = -1.0 if short else 0.0
-    return ind.hold(events)
+    return ind.cross_state(fast, slow, -1.0 if short else 0.0)
 
 
 @dataclass(frozen=True)
