@@ -37,6 +37,11 @@ SMOKE_HOME="$(mktemp -d)"
 trap 'rm -rf "$SMOKE_HOME"' EXIT
 export QT_QPA_PLATFORM=offscreen
 "$BUNDLE/workstation" --home "$SMOKE_HOME" doctor --offline
+# Databases are created through the bundled Alembic migrations, and the bundled sample loads.
+"$BUNDLE/workstation" --home "$SMOKE_HOME" data load-sample
+"$BUNDLE/workstation" --home "$SMOKE_HOME" data list
+"$BUNDLE/workstation" --home "$SMOKE_HOME" graduation list
+echo "bundle databases OK"
 "$BUNDLE/OpenAlphaWorkstation" --home "$SMOKE_HOME" gui --screenshot "$SMOKE_HOME/bundle.png"
 test -s "$SMOKE_HOME/bundle.png"
 echo "bundle screenshot OK"

@@ -39,6 +39,8 @@ def test_bundle_when_started_offscreen_then_doctor_passes_and_gui_saves_a_screen
 ) -> None:
     assert "preflight passed" in build_output.stdout
     assert "bundle screenshot OK" in build_output.stdout
+    assert "bundle databases OK" in build_output.stdout
+    assert "BTCUSDT" in build_output.stdout  # the bundled sample imported and listed
 
 
 def test_installer_script_when_compiled_with_warnings_as_errors_then_it_compiles(
