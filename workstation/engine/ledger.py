@@ -22,10 +22,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, RowMapping, create_engine, event, insert, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -36,6 +32,7 @@ from workstation.core.types import Balance, Fill, Order
 from workstation.engine import schema
 from workstation.engine.portfolio import PositionState
 from workstation.engine.state import OPEN, OrderRecord
+from workstation.storage.migrations import Migrations
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -63,33 +60,10 @@ def _d(value: str | None) -> Decimal | None:
 
 
 # --- migrations ------------------------------------------------------------------------------
-def _alembic_config() -> Config:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
-    return config
-
-
-def head_revision() -> str:
-    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
-    if head is None:
-        raise RuntimeError(f"no migrations found in {MIGRATIONS_DIR}")
-    return head
-
-
-def current_revision(engine: Engine) -> str | None:
-    with engine.connect() as conn:
-        return MigrationContext.configure(conn, opts={"version_table": schema.VERSION_TABLE}).get_current_revision()
-
-
-def upgrade_to_head(engine: Engine) -> bool:
-    """Bring the ledger to the newest schema; False when it already was."""
-    if current_revision(engine) == head_revision():
-        return False
-    config = _alembic_config()
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, "head")
-    return True
+MIGRATIONS = Migrations(MIGRATIONS_DIR, schema.VERSION_TABLE)
+head_revision = MIGRATIONS.head_revision
+current_revision = MIGRATIONS.current_revision
+upgrade_to_head = MIGRATIONS.upgrade_to_head
 
 
 # --- rows <-> domain ---------------------------------------------------------------------------

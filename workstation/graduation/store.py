@@ -12,15 +12,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, func, insert, select
 
 from workstation.core.errors import WorkstationError
 from workstation.graduation import schema
 from workstation.graduation.models import Candidate, Evaluation, Evidence, Performance, Stage, Transition
+from workstation.storage.migrations import Migrations
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -33,24 +30,8 @@ def store_path(home: Path) -> Path:
     return home / "state" / "graduation.sqlite"
 
 
-def _alembic_config() -> Config:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
-    return config
-
-
-def upgrade_to_head(engine: Engine) -> bool:
-    """Bring the database to the newest schema; False when it already was."""
-    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
-    with engine.connect() as conn:
-        current = MigrationContext.configure(conn, opts={"version_table": schema.VERSION_TABLE}).get_current_revision()
-    if current == head:
-        return False
-    config = _alembic_config()
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, "head")
-    return True
+MIGRATIONS = Migrations(MIGRATIONS_DIR, schema.VERSION_TABLE)
+upgrade_to_head = MIGRATIONS.upgrade_to_head
 
 
 def _on_connect(dbapi_conn: Any, _record: Any) -> None:
