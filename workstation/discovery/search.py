@@ -1,0 +1,256 @@
+"""Candidate generation: parameter search over the built-in rule families and ML classifiers.
+
+Every candidate is run through the backtest kernel with the full cost model (fees, slippage,
+funding) over the whole history; the bar returns come back for ranking. Work is cut into tasks
+(a chunk of one family's parameter sets, or one model x horizon of one symbol) that run on a
+process pool (all cores by default), serially, or on a Dask cluster (optional: `distributed`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from workstation.backtest import simulator as S
+from workstation.backtest.costs import CostModel
+from workstation.backtest.metrics import bar_returns, compute_metrics
+from workstation.backtest.runner import combinations
+from workstation.backtest.simulator import simulate
+from workstation.data.arrays import CandleArrays
+from workstation.discovery import ml
+from workstation.discovery.features import build_features, forward_returns
+from workstation.discovery.regimes import causal_labels
+from workstation.strategies.base import Signals, signals
+from workstation.strategies.builtin import REGISTRY, build
+
+ML = "ml"
+ML_STRATEGY = "ml_classifier"
+RULE_FAMILIES: tuple[str, ...] = ("sma_cross", "ema_cross", "donchian", "rsi_reversion", "bollinger_reversion")
+BACKENDS: tuple[str, ...] = ("process", "serial", "dask")
+
+Progress = Callable[[int, int, str], None]  # (candidates done, candidates planned, what finished)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class MarketInput:
+    symbol: str
+    interval: str
+    candles: CandleArrays
+    funding: np.ndarray  # per-bar rate charged at each bar's open (backtest.costs.funding_per_bar)
+    funding_events: tuple[np.ndarray, np.ndarray] | None = None  # (settlement ts, rate): a feature
+    peers: dict[str, CandleArrays] = field(default_factory=dict)  # e.g. {"btc": ...} for altcoins
+
+
+@dataclass(frozen=True, slots=True)
+class SearchConfig:
+    families: tuple[str, ...] = (*RULE_FAMILIES, ML)
+    budget: int = 500  # candidates in all (rule parameter sets + ML variants), across symbols
+    models: tuple[str, ...] = ml.MODELS
+    horizons: tuple[int, ...] = (6, 24)
+    thresholds: tuple[float, ...] = (0.52, 0.55, 0.58)
+    min_train: int = 3000  # bars before the first out-of-sample fold
+    step: int = 1000  # bars per out-of-sample fold (ML models refit at each)
+    embargo: int = 24
+    regime_window: int = 72
+    cost: CostModel = field(default_factory=CostModel)
+    cash: float = 10_000.0
+    seed: int = 0
+    jobs: int | None = None  # None = all cores
+    backend: str = "process"
+    scheduler: str | None = None  # dask scheduler address (None: a local cluster)
+    chunk: int = 16  # rule parameter sets per task
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Trial:
+    """One evaluated candidate: where it came from and its full-history backtest."""
+
+    family: str
+    strategy: str
+    params: dict[str, Any]
+    symbol: str
+    interval: str
+    returns: np.ndarray  # bar returns of the equity curve (len = bars - 1)
+    metrics: dict[str, Any]
+    trade_returns: np.ndarray  # per closed trade: pnl / entry notional
+    trade_entries: np.ndarray  # bar index of each trade's entry
+
+    @property
+    def label(self) -> str:
+        args = ",".join(f"{k}={v}" for k, v in self.params.items())
+        return f"{self.strategy}({args})"
+
+
+def _trial(family: str, name: str, params: dict[str, Any], m: MarketInput, sig: Signals, cfg: SearchConfig) -> Trial:
+    res = simulate(m.candles, sig, cfg.cost, cash=cfg.cash, funding=m.funding)
+    tr = res.trades
+    notional = tr[:, S.T_QTY] * tr[:, S.T_ENTRY_PX] if len(tr) else np.empty(0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        trade_ret = np.where(notional > 0, tr[:, S.T_PNL] / notional, 0.0) if len(tr) else np.empty(0)
+    return Trial(
+        family,
+        name,
+        params,
+        m.symbol,
+        m.interval,
+        bar_returns(res.equity),
+        compute_metrics(res),
+        trade_ret,
+        tr[:, S.T_ENTRY_I].astype(np.int64) if len(tr) else np.empty(0, np.int64),
+    )
+
+
+def sample_params(family: str, count: int, rng: np.random.Generator) -> list[dict[str, Any]]:
+    """Up to `count` distinct valid parameter sets drawn from the family's declared grid."""
+    specs = REGISTRY[family].params()
+    grids = [(s.name, s.grid()) for s in specs]
+    space = 1
+    for _, g in grids:
+        space *= len(g)
+    if space <= max(count * 4, 2000):
+        combos = list(combinations(family, [(n, [float(v) for v in g]) for n, g in grids]))
+        rng.shuffle(combos)  # type: ignore[arg-type]
+        return combos[:count]
+    seen: set[tuple[Any, ...]] = set()
+    out: list[dict[str, Any]] = []
+    for _ in range(count * 50):
+        combo = {n: g[int(rng.integers(len(g)))] for n, g in grids}
+        key = tuple(combo.values())
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            build(family, combo)
+        except ValueError:
+            continue
+        out.append(combo)
+        if len(out) >= count:
+            break
+    return out
+
+
+def rule_task(m: MarketInput, family: str, combos: list[dict[str, Any]], cfg: SearchConfig) -> list[Trial]:
+    out = []
+    for params in combos:
+        strat = build(family, params)
+        try:
+            out.append(_trial(family, family, strat.values(), m, signals(strat, m.candles, locate=False), cfg))
+        except Exception:  # a failing parameter set is dropped, not fatal
+            continue
+    return out
+
+
+def ml_features(m: MarketInput, cfg: SearchConfig) -> np.ndarray:
+    fs = build_features(m.candles, funding=m.funding_events, peers=m.peers)
+    reg = causal_labels(
+        m.candles.close, m.candles.ts, window=cfg.regime_window, min_train=min(cfg.min_train, 1000), refit=cfg.step
+    )
+    return fs.with_columns(reg.one_hot()).values
+
+
+def ml_task(m: MarketInput, model: str, horizon: int, cfg: SearchConfig) -> list[Trial]:
+    """Out-of-fold probabilities once, then one candidate per threshold and long/short choice."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):  # the pool already uses every core
+        x = ml_features(m, cfg)
+        fwd = forward_returns(m.candles.close, horizon)
+        folds = ml.walk_forward_splits(
+            len(x), horizon=horizon, min_train=cfg.min_train, step=cfg.step, embargo=cfg.embargo
+        )
+        proba = ml.out_of_fold_proba(x, fwd, folds, model, seed=cfg.seed)
+    out = []
+    for thr in cfg.thresholds:
+        for short in (0, 1):
+            params = {
+                "model": model,
+                "horizon": horizon,
+                "threshold": thr,
+                "short": short,
+                "min_train": cfg.min_train,
+                "step": cfg.step,
+                "embargo": cfg.embargo,
+            }
+            sig = Signals.from_target(ml.positions(proba, thr, bool(short)))
+            out.append(_trial(ML, ML_STRATEGY, params, m, sig, cfg))
+    return out
+
+
+def ml_variants(cfg: SearchConfig) -> int:
+    return len(cfg.models) * len(cfg.horizons) * len(cfg.thresholds) * 2
+
+
+def plan(markets: Sequence[MarketInput], cfg: SearchConfig) -> list[tuple[Callable[..., list[Trial]], tuple, int]]:
+    """(function, args, candidates it yields) for every task, within the budget."""
+    unknown = [f for f in cfg.families if f != ML and f not in REGISTRY]
+    if unknown:
+        raise ValueError(f"unknown families: {', '.join(unknown)}; known: {', '.join((*REGISTRY, ML))}")
+    rng = np.random.default_rng(cfg.seed)
+    rules = [f for f in cfg.families if f != ML and f != "buy_and_hold"]
+    use_ml = ML in cfg.families
+    ml_total = ml_variants(cfg) * len(markets) if use_ml else 0
+    if ml_total > cfg.budget:
+        raise ValueError(f"the budget ({cfg.budget}) is below the {ml_total} ML variants; raise --budget")
+    per_family = (cfg.budget - ml_total) // max(1, len(rules) * len(markets))
+    tasks: list[tuple[Callable[..., list[Trial]], tuple, int]] = []
+    for m in markets:
+        if use_ml:
+            for model in cfg.models:
+                for h in cfg.horizons:
+                    tasks.append((ml_task, (m, model, h, cfg), len(cfg.thresholds) * 2))
+        for fam in rules:
+            combos = sample_params(fam, per_family, rng)
+            for i in range(0, len(combos), cfg.chunk):
+                part = combos[i : i + cfg.chunk]
+                tasks.append((rule_task, (m, fam, part, cfg), len(part)))
+    return tasks
+
+
+def _call(fn: Callable[..., list[Trial]], args: tuple) -> list[Trial]:
+    return fn(*args)
+
+
+def run_tasks(
+    tasks: list[tuple[Callable[..., list[Trial]], tuple, int]], cfg: SearchConfig, progress: Progress | None = None
+) -> list[Trial]:
+    """Run tasks on the configured backend; results come back in task order."""
+    total = sum(t[2] for t in tasks)
+    done = 0
+    results: list[list[Trial] | None] = [None] * len(tasks)
+
+    def finished(i: int, res: list[Trial]) -> None:
+        nonlocal done
+        results[i] = res
+        done += tasks[i][2]
+        if progress:
+            progress(done, total, tasks[i][1][0].symbol)
+
+    jobs = cfg.jobs or os.cpu_count() or 1
+    if cfg.backend not in BACKENDS:
+        raise ValueError(f"backend {cfg.backend!r} is not one of {', '.join(BACKENDS)}")
+    if cfg.backend == "dask":
+        from workstation.discovery.distributed import run_on_dask
+
+        for i, res in run_on_dask(_call, [(fn, args) for fn, args, _ in tasks], cfg.scheduler, jobs):
+            finished(i, res)
+    elif cfg.backend == "serial" or jobs == 1 or len(tasks) < 2:
+        for i, (fn, args, _) in enumerate(tasks):
+            finished(i, fn(*args))
+    else:
+        # the biggest tasks (ML) first so they do not trail at the end
+        order = sorted(range(len(tasks)), key=lambda i: tasks[i][0] is not ml_task)
+        with ProcessPoolExecutor(jobs) as pool:
+            futures = {pool.submit(_call, tasks[i][0], tasks[i][1]): i for i in order}
+            for fut in as_completed(futures):
+                finished(futures[fut], fut.result())
+    return [t for res in results for t in (res or [])]
+
+
+def search(markets: Iterable[MarketInput], cfg: SearchConfig, progress: Progress | None = None) -> list[Trial]:
+    markets = list(markets)
+    return run_tasks(plan(markets, cfg), cfg, progress)
