@@ -150,6 +150,13 @@ class GuardedExecutionClient:
         client = self._admit("transfer")
         return await client.transfer(coin, amount, from_account, to_account)
 
+    # --- local settings (never a venue call) --------------------------------------------------
+    def set_clock_offset_ms(self, offset_ms: int) -> None:
+        """Forwarded so the OMS can correct signing after a 10002, even on a reading client."""
+        setter = getattr(self._inner, "set_clock_offset_ms", None)
+        if setter is not None:
+            setter(offset_ms)
+
     # --- read -----------------------------------------------------------------------------
     async def fetch_balances(self) -> list[Balance]:
         return await self._reader("fetch_balances").fetch_balances()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
@@ -75,10 +76,35 @@ def make_session(
     # pybit reads `endpoint` on every call: this is its supported way to change host.
     if base_url:
         session.endpoint = base_url.rstrip("/")
+    _sign_with_clock_offset(session)
     pybit_logger = logging.getLogger("pybit")
     if pybit_logger.level == logging.NOTSET or pybit_logger.level < logging.INFO:
         pybit_logger.setLevel(logging.INFO)
     return session
+
+
+def _sign_with_clock_offset(session: HTTP) -> None:
+    """Make the session sign with `time + session.clock_offset_ms`.
+
+    pybit stamps requests with the local clock only; after a 10002 the OMS measures the venue's
+    offset and sets it here, so a computer whose clock drifts keeps trading inside Bybit's
+    receive window. The headers are the ones pybit's own _prepare_headers builds."""
+    session.clock_offset_ms = 0
+
+    def prepare_headers(payload: Any, recv_window: int, content_type: str = "application/json") -> dict[str, str]:
+        timestamp = time.time_ns() // 1_000_000 + session.clock_offset_ms
+        sign = session._auth_binary if isinstance(payload, bytes) else session._auth
+        signature = sign(payload=payload, recv_window=recv_window, timestamp=timestamp)
+        return {
+            "Content-Type": content_type,
+            "X-BAPI-API-KEY": session.api_key,
+            "X-BAPI-SIGN": signature,
+            "X-BAPI-SIGN-TYPE": "2",
+            "X-BAPI-TIMESTAMP": str(timestamp),
+            "X-BAPI-RECV-WINDOW": str(recv_window),
+        }
+
+    session._prepare_headers = prepare_headers
 
 
 class BybitExecutionClient:
@@ -116,6 +142,10 @@ class BybitExecutionClient:
     @property
     def venue(self) -> str:
         return self._venue.value
+
+    def set_clock_offset_ms(self, offset_ms: int) -> None:
+        """Venue clock minus ours: signed requests are stamped with the venue's time from now on."""
+        self._session.clock_offset_ms = int(offset_ms)
 
     @property
     def endpoint(self) -> str:
