@@ -1,0 +1,249 @@
+"""StrategyRunner: a strategy trading through the engine's OMS, one candle at a time.
+
+At the open of each bar it runs the strategy's `signals()` on the candles closed so far (the same
+function a backtest runs over the whole history; the last row is the current intent) and turns a
+change of target into orders through the kernel: close or resize at market, enter at market, with
+a limit or with a stop, sized by the cost model's sizer. It follows the batch kernel's decisions
+exactly (see backtest/simulator.py), which is what lets the parity test demand identical fills:
+
+- a target is "acted" once its order filled (a limit/stop entry that did not fill in its bar is
+  cancelled and re-placed with the next signal's price), and after a stop-loss, take-profit or
+  liquidation the runner stays flat until the target changes;
+- market entries are sized at the open with the expected slippage, limit/stop entries at the
+  price they would fill at, resizes on equity at the open;
+- a signal's non-NaN stop-loss / take-profit replaces the open position's levels.
+
+Acting at the open, not at the previous close, is what a live engine does too: the order goes out
+right after the close, and the next trade price is the new candle's open.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from workstation.backtest import costs as C
+from workstation.backtest import fills as F
+from workstation.backtest.costs import CostModel
+from workstation.core.enums import Category, OrderStatus, OrderType, Side
+from workstation.core.errors import OrderDeniedError, WorkstationError
+from workstation.core.ids import new_client_order_id
+from workstation.core.types import Candle, OrderRequest
+from workstation.data.arrays import CandleArrays
+from workstation.engine.kernel import EngineKernel
+from workstation.exchanges.simulated.book import dec
+from workstation.strategies.base import OrderKind, Strategy, StrategyError, signals
+
+log = logging.getLogger(__name__)
+
+TradingStop = Callable[[str, Category, Decimal | None, Decimal | None], Awaitable[None]]
+REFUSED = frozenset({OrderStatus.DENIED, OrderStatus.REJECTED})
+
+
+@dataclass(frozen=True, slots=True)
+class Intent:
+    """The last row of the strategy's signals: what it wants from the next bar on."""
+
+    target: float
+    kind: int
+    entry_price: float
+    stop_loss: float
+    take_profit: float
+
+
+class StrategyRunner:
+    def __init__(
+        self,
+        kernel: EngineKernel,
+        strategy: Strategy,
+        symbol: str,
+        cost: CostModel,
+        *,
+        category: Category = Category.LINEAR,
+        window: int | None = None,
+        trading_stop: TradingStop | None = None,
+        prefix: str = "pp",
+    ) -> None:
+        """`window`: bars handed to `signals()` each time (None: every bar seen, which makes each
+        row identical to a whole-history backtest for any causal strategy)."""
+        self.kernel = kernel
+        self.strategy = strategy
+        self.symbol = symbol
+        self.cost = cost
+        self.category = category
+        self.window = window
+        self.trading_stop = trading_stop
+        self.prefix = prefix
+        self.acted = 0.0
+        self._entry: tuple[str, float] | None = None  # resting entry order and its target
+        self.orders_sent = 0
+        self.refusals = 0
+        self.strategy_errors = 0
+
+    # --- the bar cycle --------------------------------------------------------------------------
+    async def on_open(self, history: CandleArrays, bar: Candle) -> None:
+        """Act on the signal of the last closed candle; the venue's bar is open at `bar.open`."""
+        if len(history) == 0:
+            return
+        intent = self.intent(history)
+        await self._settle_entry()
+        if intent is None:
+            return
+        qty = await self._position()
+        if qty != 0.0:
+            await self._protect(intent)
+        want = intent.target
+        if want == self.acted:
+            return
+        prev = history.take(slice(len(history) - 1, None))
+        if qty != 0.0 and (want == 0.0 or (qty > 0) != (want > 0)):
+            side = Side.SELL if qty > 0 else Side.BUY
+            if not await self._send(side, abs(qty), reduce_only=True):
+                return
+            qty = 0.0
+        if want == 0.0:
+            self.acted = want
+        elif qty != 0.0:
+            await self._resize(qty, want, bar.open)
+        else:
+            await self._enter(intent, bar.open, prev)
+
+    async def on_close(self, bar: Candle, *, new_fills: bool = True) -> None:
+        """After the venue matched the bar: pull its executions into the ledger."""
+        if new_fills:
+            await self.kernel.sync()
+        self.kernel.portfolio.set_mark(self.symbol, dec(bar.close))
+
+    def intent(self, history: CandleArrays) -> Intent | None:
+        window = history if self.window is None else history.take(slice(max(0, len(history) - self.window), None))
+        try:
+            sig = signals(self.strategy, window, locate=False)
+        except StrategyError as exc:
+            self.strategy_errors += 1
+            log.error("%s", exc)
+            return None
+        return Intent(
+            float(sig.target[-1]),
+            int(sig.order_kind[-1]),
+            float(sig.entry_price[-1]),
+            float(sig.stop_loss[-1]),
+            float(sig.take_profit[-1]),
+        )
+
+    # --- steps ---------------------------------------------------------------------------------
+    async def _settle_entry(self) -> None:
+        """A resting entry lives for one bar: filled means its target is acted, else cancel it."""
+        if self._entry is None:
+            return
+        coid, target = self._entry
+        self._entry = None
+        order = self.kernel.oms.order(coid)
+        if order is not None and order.filled_qty > 0:
+            self.acted = target
+            return
+        if order is not None and order.status not in REFUSED:
+            await self.kernel.cancel(coid)
+
+    async def _position(self) -> float:
+        for p in await self.kernel.client.fetch_positions(self.category, self.symbol):
+            if p.side is not None and p.size:
+                return float(p.size) if p.side is Side.BUY else -float(p.size)
+        return 0.0
+
+    async def _balance(self) -> tuple[float, float]:
+        """(cash, equity at the current mark) of the venue account."""
+        for b in await self.kernel.client.fetch_balances():
+            return float(b.total), float(b.extra.get("equity", b.total))
+        return 0.0, 0.0
+
+    async def _protect(self, intent: Intent) -> None:
+        if math.isnan(intent.stop_loss) and math.isnan(intent.take_profit):
+            return
+        setter = self.trading_stop or getattr(self.kernel.client, "set_trading_stop", None)
+        if setter is None:
+            return
+        sl = None if math.isnan(intent.stop_loss) else dec(intent.stop_loss)
+        tp = None if math.isnan(intent.take_profit) else dec(intent.take_profit)
+        try:
+            await setter(self.symbol, self.category, sl, tp)
+        except (OrderDeniedError, WorkstationError) as exc:
+            log.warning("%s: stop-loss/take-profit not moved: %s", self.symbol, exc)
+
+    async def _resize(self, qty: float, want: float, open_: float) -> None:
+        cm = self.cost
+        _, equity = await self._balance()
+        new = F.order_qty(int(cm.sizer), cm.size, equity, open_, want, cm.taker_fee, cm.leverage, cm.qty_step)
+        d = new - abs(qty)
+        ps = 1.0 if qty > 0 else -1.0
+        if d != 0.0:
+            side = Side.BUY if (ps if d > 0 else -ps) > 0 else Side.SELL
+            if not await self._send(side, abs(d), reduce_only=d < 0):
+                return
+        self.acted = want
+
+    async def _enter(self, intent: Intent, open_: float, prev: CandleArrays) -> None:
+        cm, want = self.cost, intent.target
+        side = 1.0 if want > 0 else -1.0
+        cash, _ = await self._balance()
+        sizing = (int(cm.sizer), cm.size, cash)
+        if intent.kind == OrderKind.LIMIT:
+            gapped = open_ <= intent.entry_price if side > 0 else open_ >= intent.entry_price
+            px = open_ if gapped else intent.entry_price
+            q = F.order_qty(*sizing, px, want, cm.maker_fee, cm.leverage, cm.qty_step)
+        else:
+            px = open_
+            if intent.kind == OrderKind.STOP:
+                gapped = open_ >= intent.entry_price if side > 0 else open_ <= intent.entry_price
+                px = open_ if gapped else intent.entry_price
+            q0 = F.order_qty(*sizing, px, want, cm.taker_fee, cm.leverage, cm.qty_step)
+            frac = C.slippage_fraction(
+                cm.slippage_bps * 1e-4,
+                cm.volatility_impact,
+                cm.volume_impact,
+                float(prev.high[0]),
+                float(prev.low[0]),
+                float(prev.close[0]),
+                q0,
+                float(prev.volume[0]),
+            )
+            q = F.order_qty(*sizing, C.slipped(px, side, frac), want, cm.taker_fee, cm.leverage, cm.qty_step)
+        if q <= 0.0:
+            if intent.kind == OrderKind.MARKET:
+                self.acted = want
+            return
+        order_side = Side.BUY if side > 0 else Side.SELL
+        coid = await self._send(order_side, q, intent=intent)
+        if not coid:
+            return
+        if intent.kind == OrderKind.MARKET:
+            self.acted = want
+        else:
+            self._entry = (coid, want)
+
+    async def _send(self, side: Side, qty: float, *, reduce_only: bool = False, intent: Intent | None = None) -> str:
+        """Submit through the OMS; the client order id, or "" when it was denied or rejected."""
+        kind = OrderKind(intent.kind) if intent is not None else OrderKind.MARKET
+        price = dec(intent.entry_price) if intent is not None and kind != OrderKind.MARKET else None
+        request = OrderRequest(
+            client_order_id=new_client_order_id(self.prefix),
+            symbol=self.symbol,
+            side=side,
+            qty=dec(qty),
+            order_type={OrderKind.MARKET: OrderType.MARKET, OrderKind.LIMIT: OrderType.LIMIT}.get(kind, OrderType.STOP),
+            price=price if kind == OrderKind.LIMIT else None,
+            trigger_price=price if kind == OrderKind.STOP else None,
+            reduce_only=reduce_only,
+            category=self.category,
+            stop_loss=dec(intent.stop_loss) if intent is not None and not math.isnan(intent.stop_loss) else None,
+            take_profit=dec(intent.take_profit) if intent is not None and not math.isnan(intent.take_profit) else None,
+        )
+        self.orders_sent += 1
+        order = await self.kernel.submit(request)
+        if order.status in REFUSED:
+            self.refusals += 1
+            log.warning("%s %s %s refused: %s", self.symbol, side.value, request.qty, order.status.value)
+            return ""
+        return request.client_order_id
