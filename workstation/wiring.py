@@ -4,6 +4,7 @@ clients through the SafetyGate and an engine kernel around them."""
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from workstation.core.enums import Venue
 from workstation.core.errors import SecretsError
@@ -14,7 +15,11 @@ from workstation.runtime import Runtime
 from workstation.safety.gate import GuardedExecutionClient
 from workstation.secrets.keystore import KeyStore
 
+if TYPE_CHECKING:
+    from workstation.exchanges.simulated import PaperExecutionClient
+
 log = logging.getLogger(__name__)
+PAPER_STARTING_BALANCE = 10_000.0  # USDT in a fresh paper account
 
 
 def venue_client(runtime: Runtime, venue: Venue, keystore: KeyStore | None = None) -> GuardedExecutionClient:
@@ -42,13 +47,29 @@ def venue_client(runtime: Runtime, venue: Venue, keystore: KeyStore | None = Non
     return runtime.gate.execution_client(venue, live=live, keyless=keyless)
 
 
-def build_kernel(runtime: Runtime, *, poll_interval_s: float | None = 5.0) -> EngineKernel | None:
-    """A kernel for the configured venue, or None when there is no account to follow: paper (the
-    simulated venue is not wired yet) or debug mode (no keys, so no private account data)."""
+def paper_venue(runtime: Runtime, paper: PaperExecutionClient | None = None) -> GuardedExecutionClient:
+    """The gated paper client. It never needs a key, so it also serves reads in debug mode (where
+    the gate still denies every order)."""
+    from workstation.exchanges.simulated import PaperExecutionClient
+
+    client = paper or PaperExecutionClient(cash=PAPER_STARTING_BALANCE)
+    return runtime.gate.execution_client(Venue.PAPER, live=lambda: client, keyless=lambda: client)
+
+
+def build_kernel(
+    runtime: Runtime, *, poll_interval_s: float | None = 5.0, paper: PaperExecutionClient | None = None
+) -> EngineKernel | None:
+    """A kernel for the configured venue: around the gated paper account for paper (a fresh one
+    unless `paper` is given), or a gated Bybit client. None in debug mode on a real venue (no
+    keys, so no private account data)."""
     venue = runtime.settings.trading.venue
     if venue is Venue.PAPER:
-        log.info("engine: paper venue has no simulated account wired yet; running without a kernel")
-        return None
+        return EngineKernel(
+            client=paper_venue(runtime, paper),
+            ledger_path=ledger_path(runtime.home),
+            bus=runtime.bus,
+            poll_interval_s=poll_interval_s,
+        )
     if runtime.debug_switch.enabled:
         log.info("engine: debug mode never loads keys; %s account data is not followed", venue.value)
         return None

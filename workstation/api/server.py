@@ -12,6 +12,7 @@ import uvicorn
 from workstation.api.app import create_app
 from workstation.api.service import EngineService
 from workstation.api.tokens import TokenStore
+from workstation.core.enums import Venue
 from workstation.runtime import Runtime
 from workstation.wiring import build_kernel
 
@@ -19,7 +20,16 @@ log = logging.getLogger(__name__)
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
 
-async def serve(runtime: Runtime, host: str, port: int, *, announce: bool = True) -> int:
+async def serve(
+    runtime: Runtime,
+    host: str,
+    port: int,
+    *,
+    announce: bool = True,
+    replay: str | None = None,
+    replay_speed: float = 0.0,
+) -> int:
+    """`replay` (SYMBOL:INTERVAL[:STRATEGY]) runs the paper venue on stored candles while serving."""
     tokens = TokenStore.for_home(runtime.home)
     issued = tokens.load_or_create()
     if issued is not None and announce:
@@ -30,7 +40,20 @@ async def serve(runtime: Runtime, host: str, port: int, *, announce: bool = True
     if host not in LOOPBACK:
         log.warning("api: listening on %s: TLS must come from a reverse proxy (see docs/droplet.md)", host)
 
-    kernel = build_kernel(runtime)
+    paper, spec = None, None
+    if replay is not None:
+        from workstation.exchanges.simulated import PaperExecutionClient
+        from workstation.paper.session import ReplaySpec
+        from workstation.wiring import PAPER_STARTING_BALANCE
+
+        if runtime.settings.trading.venue is not Venue.PAPER:
+            log.error("--replay needs trading.venue=paper (it is %s)", runtime.settings.trading.venue.value)
+            return 2
+        spec = ReplaySpec.parse(replay)
+        paper = PaperExecutionClient(cash=PAPER_STARTING_BALANCE)
+    # Without a feed a paper account has nothing to follow: headless paper runs kernel-less then.
+    unfed_paper = runtime.settings.trading.venue is Venue.PAPER and paper is None
+    kernel = None if unfed_paper else build_kernel(runtime, paper=paper)
     service = EngineService(runtime, kernel)
     app = create_app(service, tokens)
     config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="off")
@@ -47,6 +70,17 @@ async def serve(runtime: Runtime, host: str, port: int, *, announce: bool = True
     server_task = asyncio.create_task(server.serve(), name="api-server")
     stop_task = asyncio.create_task(stop.wait(), name="stop")
     limit_task = asyncio.create_task(_debug_session_limit(runtime), name="debug-session-limit")
+    replay_task = None
+    if kernel is not None and paper is not None and spec is not None:
+        from workstation.paper.session import candle_store_path, run_replay
+
+        replay_task = asyncio.create_task(
+            run_replay(
+                kernel, paper, runtime.gate, spec, candle_store_path(runtime.home), bars_per_second=replay_speed
+            ),
+            name="paper-replay",
+        )
+        replay_task.add_done_callback(_report_replay)
     log.info(
         "headless engine up on http://%s:%d (debug mode %s)",
         host,
@@ -58,13 +92,25 @@ async def serve(runtime: Runtime, host: str, port: int, *, announce: bool = True
     finally:
         server.should_exit = True
         await asyncio.gather(server_task, return_exceptions=True)
-        for task in (stop_task, limit_task):
-            task.cancel()
+        for task in (stop_task, limit_task, replay_task):
+            if task is not None:
+                task.cancel()
+        if replay_task is not None:
+            await asyncio.gather(replay_task, return_exceptions=True)
         await service.lag.stop()
         if kernel is not None:
             await kernel.stop()
         log.info("headless engine stopped")
     return 0
+
+
+def _report_replay(task: asyncio.Task[int]) -> None:
+    if task.cancelled():
+        return
+    if task.exception() is not None:
+        log.error("paper replay failed: %s", task.exception())
+    else:
+        log.info("paper replay done: %d candles; the account stays served", task.result())
 
 
 async def _debug_session_limit(runtime: Runtime) -> None:

@@ -21,6 +21,23 @@ def headless(
         str, typer.Option("--host", help="Address to bind (non-loopback needs a TLS reverse proxy).")
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="TCP port.", min=1, max=65535)] = 8765,
+    replay: Annotated[
+        str | None,
+        typer.Option(
+            "--replay",
+            envvar="WORKSTATION_REPLAY",
+            help="Paper venue only: replay stored candles SYMBOL:INTERVAL[:STRATEGY] through it.",
+        ),
+    ] = None,
+    replay_speed: Annotated[
+        float,
+        typer.Option(
+            "--replay-speed",
+            envvar="WORKSTATION_REPLAY_SPEED",
+            help="Candles per second for --replay (0 = as fast as possible).",
+            min=0,
+        ),
+    ] = 0.0,
 ) -> None:
     """Run the headless engine until interrupted."""
     if ctx.invoked_subcommand is not None:
@@ -28,7 +45,14 @@ def headless(
     rt = options(ctx).runtime()
     from workstation.api.server import serve
 
-    raise typer.Exit(asyncio.run(serve(rt, host, port)))
+    if replay is not None:
+        from workstation.paper.session import ReplaySpec
+
+        try:
+            ReplaySpec.parse(replay)
+        except (ValueError, KeyError) as exc:
+            raise typer.BadParameter(str(exc), param_hint="--replay") from None
+    raise typer.Exit(asyncio.run(serve(rt, host, port, replay=replay, replay_speed=replay_speed)))
 
 
 @token_app.command("rotate")

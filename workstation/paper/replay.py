@@ -49,10 +49,10 @@ async def replay(
     delay = 1.0 / bars_per_second if bars_per_second > 0 else 0.0
     for i in range(len(c)):
         bar = Candle(int(ts[i]), float(o[i]), float(h[i]), float(lo[i]), float(cl[i]), float(v[i]))
+        seen = client.execution_count
         client.open_bar(symbol, bar, float(data.funding[i]))
         if runner is not None:
             await runner.on_open(c.take(slice(0, i)), bar)
-        seen = client.execution_count
         client.close_bar(symbol)
         if runner is not None:
             await runner.on_close(bar, new_fills=client.execution_count != seen)

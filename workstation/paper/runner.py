@@ -82,6 +82,8 @@ class StrategyRunner:
         self.orders_sent = 0
         self.refusals = 0
         self.strategy_errors = 0
+        self._refused_target: float | None = None  # a refused intent is not retried until it changes
+        self._want = 0.0
 
     # --- the bar cycle --------------------------------------------------------------------------
     async def on_open(self, history: CandleArrays, bar: Candle) -> None:
@@ -96,8 +98,10 @@ class StrategyRunner:
         if qty != 0.0:
             await self._protect(intent)
         want = intent.target
-        if want == self.acted:
+        if want == self.acted or want == self._refused_target:
             return
+        self._refused_target = None
+        self._want = want
         prev = history.take(slice(len(history) - 1, None))
         if qty != 0.0 and (want == 0.0 or (qty > 0) != (want > 0)):
             side = Side.SELL if qty > 0 else Side.BUY
@@ -115,6 +119,7 @@ class StrategyRunner:
         """After the venue matched the bar: pull its executions into the ledger."""
         if new_fills:
             await self.kernel.sync()
+            self.kernel.portfolio.set_balances(self.kernel.venue, await self.kernel.client.fetch_balances())
         self.kernel.portfolio.set_mark(self.symbol, dec(bar.close))
 
     def intent(self, history: CandleArrays) -> Intent | None:
@@ -244,6 +249,7 @@ class StrategyRunner:
         order = await self.kernel.submit(request)
         if order.status in REFUSED:
             self.refusals += 1
+            self._refused_target = self._want
             log.warning("%s %s %s refused: %s", self.symbol, side.value, request.qty, order.status.value)
             return ""
         return request.client_order_id

@@ -1,0 +1,98 @@
+"""A paper replay session for a composition root: `SYMBOL:INTERVAL[:STRATEGY]` from the candle store
+through a strategy, the engine's OMS and the gated paper venue."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import cast
+
+from workstation.backtest.costs import CostModel
+from workstation.data.store import CandleStore
+from workstation.engine.kernel import EngineKernel
+from workstation.exchanges.simulated.client import PaperExecutionClient
+from workstation.paper.guard import GatedTradingStop
+from workstation.paper.replay import ReplayData, load_replay, replay
+from workstation.paper.runner import StrategyRunner
+from workstation.safety.gate import GuardedExecutionClient, SafetyGate
+from workstation.strategies.builtin import build
+
+log = logging.getLogger(__name__)
+DEFAULT_STRATEGY = "sma_cross"
+
+
+@dataclass(frozen=True, slots=True)
+class ReplaySpec:
+    symbol: str
+    interval: str
+    strategy: str = DEFAULT_STRATEGY
+
+    @classmethod
+    def parse(cls, text: str) -> ReplaySpec:
+        parts = [p.strip() for p in text.split(":")]
+        if len(parts) not in (2, 3) or not all(parts):
+            raise ValueError(f"--replay wants SYMBOL:INTERVAL[:STRATEGY] (e.g. BTCUSDT:1m:sma_cross), got {text!r}")
+        build(parts[2] if len(parts) == 3 else DEFAULT_STRATEGY)  # unknown names fail here, clearly
+        return cls(parts[0].upper(), parts[1], *parts[2:])
+
+
+def candle_store_path(home: Path) -> Path:
+    return home / "candles.db"
+
+
+def load_series(store: CandleStore, spec: ReplaySpec) -> tuple[str, ReplayData]:
+    """Find the stored series (any data venue); the bundled sample is imported if it is the one asked."""
+    from workstation.data.sample import SAMPLE_INTERVAL, SAMPLE_SYMBOL, load_bundled_sample
+
+    def find() -> str | None:
+        for info in store.series():
+            if info.symbol == spec.symbol and info.interval == spec.interval:
+                return str(info.venue)
+        return None
+
+    venue = find()
+    if venue is None and (spec.symbol, spec.interval) == (SAMPLE_SYMBOL, SAMPLE_INTERVAL):
+        load_bundled_sample(store)
+        venue = find()
+    if venue is None:
+        raise LookupError(f"no {spec.symbol} {spec.interval} candles in the store: download or import them first")
+    return venue, load_replay(store, venue, spec.symbol, spec.interval)
+
+
+async def run_replay(
+    kernel: EngineKernel,
+    paper: PaperExecutionClient,
+    gate: SafetyGate,
+    spec: ReplaySpec,
+    store_path: Path,
+    *,
+    cost: CostModel | None = None,
+    bars_per_second: float = 0.0,
+) -> int:
+    """Replay the series through `spec.strategy`; returns the bars fed."""
+
+    def load() -> tuple[str, ReplayData]:
+        with CandleStore.open(store_path) as store:
+            return load_series(store, spec)
+
+    venue, data = await asyncio.to_thread(load)
+    strategy = build(spec.strategy)
+    runner = StrategyRunner(
+        kernel,
+        strategy,
+        spec.symbol,
+        cost or paper.account.cost,
+        window=max(1000, 10 * strategy.warmup),
+        trading_stop=GatedTradingStop(gate, cast(GuardedExecutionClient, kernel.client), paper),
+    )
+    log.info(
+        "paper replay: %s %s from %s, %d candles, %s",
+        spec.symbol,
+        spec.interval,
+        venue,
+        len(data.candles),
+        strategy.label(),
+    )
+    return await replay(paper, spec.symbol, data, runner, bars_per_second=bars_per_second)
