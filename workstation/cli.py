@@ -9,6 +9,7 @@ import typer
 
 from workstation import APP_NAME, __version__
 from workstation.commands import backtest, config_cmd, data, graduation, headless, keys, kill_switch, risk
+from workstation.commands import discover as discover_cmd
 from workstation.commands.common import GlobalOptions, options
 from workstation.commands.doctor import doctor
 
@@ -29,6 +30,9 @@ app.add_typer(backtest.app, name="backtest")
 app.add_typer(risk.app, name="risk")
 app.add_typer(graduation.app, name="graduation")
 app.command("doctor")(doctor)
+app.command("discover")(discover_cmd.discover)
+app.command("regimes")(discover_cmd.regimes)
+app.command("correlations")(discover_cmd.correlations)
 
 
 def _version(value: bool) -> None:

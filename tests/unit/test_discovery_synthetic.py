@@ -4,16 +4,26 @@ the labels the model learns from must destroy its out-of-sample skill."""
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
+
 import numpy as np
 import pytest
 from sklearn.metrics import balanced_accuracy_score
 
+from workstation.bus import EventBus
+from workstation.core.clock import ManualClock
 from workstation.data.arrays import CandleArrays
 from workstation.discovery import ml
 from workstation.discovery.evaluate import DiscoveryResult
 from workstation.discovery.features import build_features, forward_returns
+from workstation.discovery.handoff import submit
 from workstation.discovery.run import discover
 from workstation.discovery.search import MarketInput, SearchConfig
+from workstation.graduation.models import Stage
+from workstation.graduation.pipeline import GraduationPipeline
+from workstation.graduation.store import GraduationStore, store_path
+from workstation.settings.loader import load_settings
 
 N = 6000
 HOUR = 3_600_000
@@ -72,8 +82,13 @@ def test_discover_when_random_walk_then_nothing_promoted_and_dsr_or_pbo_rejects_
     assert max(c.dsr for c in res.candidates) < 0.9
 
 
+@functools.cache
+def planted_result() -> DiscoveryResult:
+    return run(planted_edge())
+
+
 def test_discover_when_edge_planted_then_ml_candidate_found_and_passes() -> None:
-    res = run(planted_edge())
+    res = planted_result()
     best = res.candidates[0]
     assert best.passed, best.reasons
     assert best.trial.family == "ml"
@@ -110,3 +125,23 @@ def test_model_when_future_labels_shuffled_then_out_of_sample_skill_vanishes() -
     assert float(hits.mean()) == pytest.approx(0.5, abs=0.02)
     assert float(sharpes.mean()) < sharpe / 4
     assert float(sharpes.max()) < sharpe / 2
+
+
+def test_handoff_when_planted_edge_passes_then_queued_as_candidate_once(tmp_path: Path) -> None:
+    res = planted_result()
+    store = GraduationStore.open(store_path(tmp_path))
+    try:
+        pipeline = GraduationPipeline(store, load_settings().settings.graduation, bus=EventBus(), clock=ManualClock(0))
+        first = submit(pipeline, res.passed[:2], source="test", by="test")
+        again = submit(pipeline, res.passed[:2], source="test", by="test")
+        queued = pipeline.candidates(Stage.CANDIDATE)
+    finally:
+        store.close()
+    assert [q["note"] for q in first] == ["queued as CANDIDATE"] * len(first) and first
+    assert all(q["note"] == "already queued" for q in again)
+    assert len(queued) == len(first)
+    top = res.passed[0]
+    ev = queued[0].evidence
+    assert queued[0].strategy == top.trial.strategy and queued[0].params == top.trial.params
+    assert ev.walk_forward is not None and ev.walk_forward.sharpe == pytest.approx(top.oos["sharpe"])
+    assert ev.mc_band[0] <= ev.mc_band[1] and ev.mc_window == min(20, top.oos["trades"])

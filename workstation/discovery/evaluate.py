@@ -217,7 +217,9 @@ def rank_trials(
             pbo=pbo_of.get((t.symbol, t.family)),
             success=R.probability_of_success(np.array(folds)),
             fold_returns=folds,
-            regimes=breakdown(r, reg.combined[start : start + len(r)], ppy[t.symbol]) if reg is not None else {},
+            regimes=breakdown(r, reg.combined[start + 1 : start + 1 + len(r)], ppy[t.symbol])
+            if reg is not None
+            else {},
             mc_band=band,
             mc_window=window,
             equity=eq,

@@ -155,7 +155,7 @@ def causal_labels(
 def breakdown(bar_returns: np.ndarray, codes: np.ndarray, periods_per_year: float) -> dict[str, dict[str, Any]]:
     """Per regime: bars, compounded return, annualised Sharpe of the bar returns falling in it.
 
-    `bar_returns[i]` is the return from bar i to bar i + 1, attributed to the regime of bar i.
+    `codes[i]` is the regime of the bar in which `bar_returns[i]` was earned (the bar it ends on).
     """
     out: dict[str, dict[str, Any]] = {}
     codes = codes[: len(bar_returns)]
@@ -173,7 +173,7 @@ def breakdown(bar_returns: np.ndarray, codes: np.ndarray, periods_per_year: floa
 def summary(regimes: Regimes, close: np.ndarray, periods_per_year: float) -> dict[str, Any]:
     """Share of time, market return and volatility in each regime (from bar returns of `close`)."""
     r = np.diff(close) / close[:-1]
-    stats = breakdown(r, regimes.combined, periods_per_year)
+    stats = breakdown(r, regimes.combined[1:], periods_per_year)
     n = max(1, len(r))
     for s in stats.values():
         s["share"] = s["bars"] / n
