@@ -22,6 +22,7 @@ from workstation.exchanges.bybit import (
     BybitRateLimited,
     fetch_server_time_ms,
 )
+from workstation.exchanges.bybit.guard import GuardPolicy
 from workstation.exchanges.ports import MUTATING_METHODS, READ_METHODS, ExecutionClient
 
 T = TypeVar("T")
@@ -293,6 +294,7 @@ def test_call_when_rate_limited_then_exchange_unavailable_with_code(
     client: BybitExecutionClient,
     fake: FakeBybit,
 ) -> None:
+    client.guard.policy = GuardPolicy(rate_limit_retries=0)  # by default the guard waits and retries
     fake.fail_next("/v5/order/realtime", 10006, "Too many visits")
     before = time.time_ns() // 1_000_000
     with pytest.raises(BybitRateLimited) as info:

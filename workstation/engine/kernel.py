@@ -22,12 +22,15 @@ from workstation.core.clock import Clock, SystemClock
 from workstation.core.enums import Category
 from workstation.core.errors import WorkstationError
 from workstation.core.types import Order, OrderRequest
+from workstation.engine.faults import EmergencyStopReport, KillSwitchLike, emergency_stop, submit_batch
 from workstation.engine.fills import FillRecorder
 from workstation.engine.ledger import Ledger
 from workstation.engine.oms import OmsConfig, OrderManager
 from workstation.engine.portfolio import Portfolio
+from workstation.engine.precheck import OrderPrecheck
 from workstation.engine.reconcile import Reconciler, ReconcileReport
-from workstation.exchanges.ports import ExecutionClient
+from workstation.engine.streams import StreamBridge
+from workstation.exchanges.ports import AccountStream, ExecutionClient
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +51,7 @@ class EngineKernel:
         config: OmsConfig | None = None,
         categories: tuple[Category, ...] = (Category.LINEAR,),
         poll_interval_s: float | None = None,
+        precheck: OrderPrecheck | None = None,
     ) -> None:
         if (ledger is None) == (ledger_path is None):
             raise ValueError("pass exactly one of ledger or ledger_path")
@@ -60,7 +64,13 @@ class EngineKernel:
             ledger=self.ledger, portfolio=self.portfolio, bus=self.bus, clock=self.clock, venue=client.venue
         )
         self.oms = OrderManager(
-            client=client, ledger=self.ledger, fills=self.fills, bus=self.bus, clock=self.clock, config=config
+            client=client,
+            ledger=self.ledger,
+            fills=self.fills,
+            bus=self.bus,
+            clock=self.clock,
+            config=config,
+            precheck=precheck,
         )
         self.reconciler = Reconciler(
             oms=self.oms,
@@ -74,6 +84,7 @@ class EngineKernel:
         self.categories = categories
         self.poll_interval_s = poll_interval_s
         self._poller: asyncio.Task[None] | None = None
+        self._streams: list[StreamBridge] = []
         self._started = False
 
     @property
@@ -101,9 +112,30 @@ class EngineKernel:
         self._require_started()
         return await self.oms.submit(request)
 
+    async def submit_batch(self, requests: list[OrderRequest]) -> list[Order]:
+        """Several orders in one venue call; each is written first and settled on its own."""
+        self._require_started()
+        return await submit_batch(self.oms, self.client, requests)
+
     async def cancel(self, client_order_id: str) -> Order:
         self._require_started()
         return await self.oms.cancel(client_order_id)
+
+    async def emergency_stop(
+        self, kill_switch: KillSwitchLike, reason: str, *, by: str = "user", flatten: bool = False
+    ) -> EmergencyStopReport:
+        """Engage the kill switch (persisted: it survives restarts), then cancel every open order
+        (and, with `flatten`, close positions) through the gate, which lets risk-reducing calls pass."""
+        self._require_started()
+        return await emergency_stop(self, kill_switch, reason, by=by, flatten=flatten)
+
+    def attach_stream(self, stream: AccountStream, *, fallback_poll_s: float = 5.0) -> StreamBridge:
+        """Feed a private stream into the engine; REST polling covers whenever it is down."""
+        self._require_started()
+        bridge = StreamBridge(self, stream, fallback_poll_s=fallback_poll_s)
+        self._streams.append(bridge)
+        bridge.start()
+        return bridge
 
     async def sync(self) -> int:
         """Retry unsaved ledger writes and pull new executions. Returns the number of new fills."""
@@ -122,6 +154,9 @@ class EngineKernel:
                 log.warning("engine poll: %s", exc)
 
     async def stop(self) -> None:
+        for bridge in self._streams:
+            await bridge.stop()
+        self._streams.clear()
         if self._poller is not None:
             self._poller.cancel()
             with contextlib.suppress(asyncio.CancelledError):

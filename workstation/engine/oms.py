@@ -34,6 +34,7 @@ from workstation.core.ids import MAX_CLIENT_ORDER_ID
 from workstation.core.types import Fill, Order, OrderAck, OrderRequest
 from workstation.engine.fills import FillRecorder
 from workstation.engine.ledger import DuplicateOrderError, Ledger, LedgerUnavailable
+from workstation.engine.precheck import OrderInvalid, OrderPrecheck
 from workstation.engine.state import OrderRecord, advance, is_terminal, report
 from workstation.exchanges.ports import ExecutionClient
 
@@ -70,8 +71,10 @@ class OrderManager:
         bus: EventBus,
         clock: Clock,
         config: OmsConfig | None = None,
+        precheck: OrderPrecheck | None = None,
     ) -> None:
         self._client = client
+        self.precheck = precheck
         self._ledger = ledger
         self.fills = fills
         self._bus = bus
@@ -104,19 +107,33 @@ class OrderManager:
 
     # --- submit -------------------------------------------------------------------------------
     async def submit(self, request: OrderRequest) -> Order:
+        prepared = await self.prepare(request)
+        if isinstance(prepared, Order):
+            return prepared
+        await self._send(prepared)
+        return await self._after_send(prepared.client_order_id)
+
+    async def prepare(self, request: OrderRequest) -> OrderRecord | Order:
+        """Check the request against the instrument, then commit its PENDING row. Returns the
+        record to send, or the refused Order (REJECTED, with an OrderRejected event) when it must
+        not be sent."""
         coid = request.client_order_id
         if not coid or len(coid) > MAX_CLIENT_ORDER_ID:
             raise ValueError(f"client order id must be 1-{MAX_CLIENT_ORDER_ID} characters: {coid!r}")
         if coid in self._orders:
             raise DuplicateOrderError(f"order {coid} was already submitted; a new order needs a new id")
+        if self.precheck is not None:
+            try:
+                request = await self.precheck.check(request)
+            except OrderInvalid as exc:
+                return self._refuse(request, f"not sent: {exc.reason}")
+            except (ExchangeError, OrderDeniedError) as exc:
+                return self._refuse(request, f"not sent: the instrument rules could not be read ({exc})")
         record = OrderRecord.pending(request, self.venue, self._clock.now_ms())
         try:
             await self._ledger.call(self._ledger.insert_order, record)
         except LedgerUnavailable as exc:
-            reason = f"not sent: the ledger could not record the order first ({exc})"
-            log.error("order %s %s", coid, reason)
-            self._bus.publish(OrderRejected(venue=self.venue, client_order_id=coid, reason=reason))
-            return replace(record.order, status=OrderStatus.REJECTED)
+            return self._refuse(request, f"not sent: the ledger could not record the order first ({exc})")
         self._orders[coid] = record
         self._bus.publish(
             OrderSubmitted(
@@ -128,7 +145,16 @@ class OrderManager:
                 price=request.price,
             )
         )
-        await self._send(record)
+        return record
+
+    def _refuse(self, request: OrderRequest, reason: str) -> Order:
+        coid = request.client_order_id
+        log.error("order %s %s", coid, reason)
+        self._bus.publish(OrderRejected(venue=self.venue, client_order_id=coid, reason=reason))
+        pending = OrderRecord.pending(request, self.venue, self._clock.now_ms())
+        return replace(pending.order, status=OrderStatus.REJECTED)
+
+    async def _after_send(self, coid: str) -> Order:
         current = self._orders[coid]
         if current.order.order_type is OrderType.MARKET and current.status not in NOT_AT_VENUE:
             await self._quietly(self.sync_fills(current.category, current.order.symbol))
@@ -139,26 +165,34 @@ class OrderManager:
         clock_retry = True
         while True:
             try:
-                ack = await self._client.place_order(request)
-            except OrderDeniedError as exc:
-                # The gate stopped it before anything left the process (it published OrderDenied).
-                await self._set(coid, OrderStatus.DENIED, reason=exc.reason)
-                return
-            except ExchangeUnavailable as exc:
-                await self._resolve(coid, str(exc))
-                return
-            except ExchangeError as exc:
-                if exc.code == CLOCK_SKEW and clock_retry:
+                outcome: OrderAck | Exception = await self._client.place_order(request)
+            except (OrderDeniedError, ExchangeError) as exc:
+                if isinstance(exc, ExchangeError) and exc.code == CLOCK_SKEW and clock_retry:
                     clock_retry = False
                     await self._resync_clock()
                     continue
-                if exc.code == DUPLICATE_ORDER_LINK_ID:
-                    await self._resolve(coid, str(exc))
-                    return
-                await self._reject(coid, exc)
-                return
-            await self._accepted(coid, ack)
+                outcome = exc
+            await self.settle(coid, outcome)
             return
+
+    async def settle(self, coid: str, outcome: OrderAck | Exception) -> None:
+        """Apply the outcome of sending a prepared order (an ack, or the error it got)."""
+        if isinstance(outcome, OrderAck):
+            await self._accepted(coid, outcome)
+        elif isinstance(outcome, OrderDeniedError):
+            # The gate stopped it before anything left the process (it published OrderDenied).
+            await self._set(coid, OrderStatus.DENIED, reason=outcome.reason)
+        elif isinstance(outcome, ExchangeUnavailable):
+            await self._resolve(coid, str(outcome))
+        elif isinstance(outcome, ExchangeError):
+            if outcome.code == DUPLICATE_ORDER_LINK_ID:
+                await self._resolve(coid, str(outcome))
+                return
+            if self.precheck is not None:
+                self.precheck.venue_refused(self._orders[coid].request(), outcome.code)
+            await self._reject(coid, outcome)
+        else:
+            raise TypeError(f"not an order outcome: {outcome!r}")
 
     async def _resolve(self, coid: str, why: str) -> None:
         """The outcome is unknown: look the order up by its id; if absent, resend with the same id."""

@@ -7,6 +7,7 @@ protocol without being classified.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
@@ -34,6 +35,9 @@ READ_METHODS: frozenset[str] = frozenset(
         "server_time_ms",
     }
 )
+
+# Mutating methods some clients have beyond the protocol (batch create). The gate guards them too.
+OPTIONAL_MUTATING_METHODS: frozenset[str] = frozenset({"place_orders"})
 
 
 @runtime_checkable
@@ -70,3 +74,36 @@ class ExecutionClient(Protocol):
     async def fetch_executions(self, category: Category, symbol: str | None = None) -> list[Fill]: ...
 
     async def server_time_ms(self) -> int: ...
+
+
+class AccountStreamSink(Protocol):
+    """Where a private account stream delivers. Implemented by the engine (engine/streams.py).
+    A sink method that raises does not end the stream: it alerts, reconnects and resyncs."""
+
+    async def stream_connected(self) -> None: ...  # authenticated and subscribed: resync over REST now
+
+    async def stream_disconnected(self, reason: str) -> None: ...
+
+    async def stream_alert(self, reason: str) -> None: ...
+
+    async def stream_orders(self, orders: Sequence[tuple[Category, Order]]) -> None: ...
+
+    async def stream_fills(self, fills: Sequence[tuple[Category, Fill]]) -> None: ...
+
+    async def stream_positions(self, positions: Sequence[Position]) -> None: ...
+
+    async def stream_balances(self, balances: Sequence[Balance]) -> None: ...
+
+
+class AccountStream(Protocol):
+    """A venue's private stream (orders, executions, positions, wallet). Read-only: no order entry."""
+
+    @property
+    def venue(self) -> str: ...
+
+    @property
+    def connected(self) -> bool: ...
+
+    def start(self, sink: AccountStreamSink) -> None: ...
+
+    async def stop(self) -> None: ...

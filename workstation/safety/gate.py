@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from workstation.bus import EventBus
 from workstation.core.enums import Category, Venue
-from workstation.core.errors import OrderDeniedError
+from workstation.core.errors import ExchangeError, OrderDeniedError
 from workstation.core.events import OrderDenied
 from workstation.core.types import AmendRequest, Balance, Fill, Order, OrderAck, OrderRequest, Position
 from workstation.exchanges.ports import ExecutionClient
@@ -125,6 +125,26 @@ class GuardedExecutionClient:
             "place_order", reduces_risk=request.reduce_only, symbol=request.symbol, coid=request.client_order_id
         )
         return await client.place_order(request)
+
+    async def place_orders(self, requests: list[OrderRequest]) -> list[OrderAck | ExchangeError]:
+        """A batch is admitted or denied as a whole (debug mode denies every order in it). A client
+        without batch support gets the orders one by one, each outcome on its own."""
+        client = self._admit(
+            "place_orders",
+            reduces_risk=all(r.reduce_only for r in requests),
+            symbol=",".join(sorted({r.symbol for r in requests})),
+            coid=",".join(r.client_order_id for r in requests),
+        )
+        batch = getattr(client, "place_orders", None)
+        if batch is not None:
+            return await batch(requests)  # type: ignore[no-any-return]
+        outcomes: list[OrderAck | ExchangeError] = []
+        for request in requests:
+            try:
+                outcomes.append(await self.place_order(request))
+            except ExchangeError as exc:
+                outcomes.append(exc)
+        return outcomes
 
     async def amend_order(self, request: AmendRequest) -> OrderAck:
         client = self._admit("amend_order", symbol=request.symbol, coid=request.client_order_id)

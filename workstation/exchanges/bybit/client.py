@@ -34,7 +34,9 @@ from workstation.core.types import (
     Position,
 )
 from workstation.exchanges.bybit import parse
+from workstation.exchanges.bybit.batch import place_batch
 from workstation.exchanges.bybit.errors import translate
+from workstation.exchanges.bybit.guard import VenueGuard
 from workstation.exchanges.bybit.parse import ApiKeyInfo
 
 LEVERAGE_NOT_MODIFIED = 110043
@@ -125,8 +127,10 @@ class BybitExecutionClient:
         executor: Executor | None = None,
         settle_coins: tuple[str, ...] = ("USDT",),
         account_type: str = "UNIFIED",
+        guard: VenueGuard | None = None,
     ) -> None:
         self._venue = venue
+        self.guard = guard or VenueGuard(venue.value)
         self._session = make_session(
             venue, credentials, base_url=base_url, recv_window_ms=recv_window_ms, timeout_s=timeout_s
         )
@@ -146,6 +150,7 @@ class BybitExecutionClient:
     def set_clock_offset_ms(self, offset_ms: int) -> None:
         """Venue clock minus ours: signed requests are stamped with the venue's time from now on."""
         self._session.clock_offset_ms = int(offset_ms)
+        self.guard.clock_offset_ms = int(offset_ms)
 
     @property
     def endpoint(self) -> str:
@@ -159,9 +164,28 @@ class BybitExecutionClient:
     # --- plumbing ---------------------------------------------------------------------------
     async def _call(self, operation: str, method: str, **params: Any) -> dict[str, Any]:
         """Run one pybit method in the executor; return its `result` dict."""
+        result = (await self._call_full(operation, method, **params)).get("result")
+        return result if isinstance(result, dict) else {}
+
+    async def _call_full(self, operation: str, method: str, **params: Any) -> dict[str, Any]:
+        """One pybit call through the venue guard (bans, hard stop, 10006/110079 back-off, all
+        awaited on the loop); returns the whole response envelope."""
         function: Callable[..., Any] = getattr(self._session, method)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, functools.partial(self._invoke, operation, function, params))
+        attempt = 0
+        while True:
+            await self.guard.before(operation)
+            try:
+                return await loop.run_in_executor(
+                    self._executor, functools.partial(self._invoke, operation, function, params)
+                )
+            except ExchangeError as exc:
+                final = await self.guard.after_error(operation, exc, attempt)
+                if final is exc:
+                    raise
+                if final is not None:
+                    raise final from None
+            attempt += 1
 
     def _invoke(self, operation: str, function: Callable[..., Any], params: dict[str, Any]) -> dict[str, Any]:
         error: ExchangeError | None = None
@@ -173,8 +197,7 @@ class BybitExecutionClient:
                 raise
         if error is not None:
             raise error  # raised outside the except block: no pybit text survives as __context__
-        result = response.get("result") if isinstance(response, dict) else None
-        return result if isinstance(result, dict) else {}
+        return response if isinstance(response, dict) else {}
 
     async def _paged(self, operation: str, method: str, limit: int, **params: Any) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
@@ -199,31 +222,8 @@ class BybitExecutionClient:
     async def place_order(self, request: OrderRequest) -> OrderAck:
         """Place an order under its client_order_id (orderLinkId). Resending the same request is
         safe: a duplicate orderLinkId (110072) is answered with the order that already exists."""
-        params: dict[str, Any] = {
-            "category": request.category.value,
-            "symbol": request.symbol,
-            "side": request.side.value,
-            "orderType": "Limit" if request.order_type is OrderType.LIMIT else "Market",
-            "qty": _s(request.qty),
-            "orderLinkId": request.client_order_id,
-            "positionIdx": 0,
-        }
-        if request.order_type is OrderType.LIMIT:
-            if request.price is None:
-                raise ValueError("a limit order needs a price")
-            params["price"] = _s(request.price)
-            params["timeInForce"] = request.time_in_force.value
-        elif request.time_in_force is not TimeInForce.GTC:
-            params["timeInForce"] = request.time_in_force.value
-        if request.trigger_price is not None:
-            params["triggerPrice"] = _s(request.trigger_price)
-            params["triggerDirection"] = 1 if request.side is Side.BUY else 2
-        if request.reduce_only:
-            params["reduceOnly"] = True
-        if request.stop_loss is not None:
-            params["stopLoss"] = _s(request.stop_loss)
-        if request.take_profit is not None:
-            params["takeProfit"] = _s(request.take_profit)
+        params = order_params(request)
+        params["category"] = request.category.value
         try:
             result = await self._call("place_order", "place_order", **params)
         except ExchangeError as exc:
@@ -234,6 +234,11 @@ class BybitExecutionClient:
                 raise
             return OrderAck(existing.client_order_id, existing.venue_order_id, existing.status, "already exists")
         return OrderAck(request.client_order_id, result.get("orderId") or None, OrderStatus.NEW, "accepted")
+
+    async def place_orders(self, requests: list[OrderRequest]) -> list[OrderAck | ExchangeError]:
+        """/v5/order/create-batch (one category per call). Each order's outcome stands alone: an
+        OrderAck, or the ExchangeError Bybit gave that order. A failure of the whole call raises."""
+        return await place_batch(self, requests)
 
     async def amend_order(self, request: AmendRequest) -> OrderAck:
         result = await self._call(
@@ -381,6 +386,35 @@ def _time_ms(result: dict[str, Any]) -> int:
     if result.get("timeNano"):
         return int(result["timeNano"]) // 1_000_000
     return int(result["timeSecond"]) * 1000
+
+
+def order_params(request: OrderRequest) -> dict[str, Any]:
+    """The V5 create-order fields for `request` (without category, which batches send once)."""
+    params: dict[str, Any] = {
+        "symbol": request.symbol,
+        "side": request.side.value,
+        "orderType": "Limit" if request.order_type is OrderType.LIMIT else "Market",
+        "qty": _s(request.qty),
+        "orderLinkId": request.client_order_id,
+        "positionIdx": 0,
+    }
+    if request.order_type is OrderType.LIMIT:
+        if request.price is None:
+            raise ValueError("a limit order needs a price")
+        params["price"] = _s(request.price)
+        params["timeInForce"] = request.time_in_force.value
+    elif request.time_in_force is not TimeInForce.GTC:
+        params["timeInForce"] = request.time_in_force.value
+    if request.trigger_price is not None:
+        params["triggerPrice"] = _s(request.trigger_price)
+        params["triggerDirection"] = 1 if request.side is Side.BUY else 2
+    if request.reduce_only:
+        params["reduceOnly"] = True
+    if request.stop_loss is not None:
+        params["stopLoss"] = _s(request.stop_loss)
+    if request.take_profit is not None:
+        params["takeProfit"] = _s(request.take_profit)
+    return params
 
 
 def _s(value: Decimal | None) -> str | None:

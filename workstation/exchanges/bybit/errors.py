@@ -89,3 +89,16 @@ def _int_or_none(value: object) -> int | None:
         return int(value)  # type: ignore[call-overload, no-any-return]
     except (TypeError, ValueError):
         return None
+
+
+class VenueBlockedError(ExchangeError):
+    """Not sent: traffic to the venue is paused (HTTP 403 ban window). Nothing left the process."""
+
+    def __init__(self, message: str, *, until_ms: int) -> None:
+        self.until_ms = until_ms
+        super().__init__(message)
+
+
+class VenueHaltedError(ExchangeError):
+    """Not sent: the venue connection is hard-stopped (e.g. 10003, a key for another environment)
+    until a human fixes the cause and restarts. Nothing left the process."""

@@ -1,0 +1,276 @@
+"""BybitPrivateStream: the V5 private WebSocket (order, execution, position, wallet) on asyncio.
+
+Built on the `websockets` library rather than pybit's WebSocket because pybit's stream ends
+for good on a callback exception or a failed auth (pybit #209) and runs callbacks on its own
+thread. Here everything runs on the engine's loop, and:
+
+- an application ping ({"op": "ping"}) goes out every `ping_interval_s` (Bybit: 20 s); a pong
+  not seen within `pong_timeout_s` means the socket is half-open and counts as DOWN;
+- any drop is followed by a reconnect with exponential back-off (with jitter), forever, until
+  stop(); the sink is told `stream_connected()` after EVERY successful auth + subscribe so the
+  engine resyncs over REST (the stream never replays what was missed, and the wallet topic sends
+  no snapshot on subscribe);
+- a sink method that raises never ends the stream: the error is reported (`stream_alert`) and
+  the stream reconnects, so the REST resync recovers whatever the failed handler dropped;
+- auth refused with 10003 (a key for another environment) is a hard stop via the venue guard.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import json
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import WebSocketException
+
+from workstation.core.enums import Category, Venue
+from workstation.core.types import ApiCredentials
+from workstation.exchanges.bybit import parse
+from workstation.exchanges.bybit.guard import VenueGuard
+from workstation.exchanges.ports import AccountStreamSink
+
+log = logging.getLogger(__name__)
+
+TOPICS = ("order", "execution", "position", "wallet")
+PRIVATE_URLS = {
+    Venue.BYBIT_TESTNET: "wss://stream-testnet.bybit.com/v5/private",
+    Venue.BYBIT_DEMO: "wss://stream-demo.bybit.com/v5/private",
+    Venue.BYBIT_MAINNET: "wss://stream.bybit.com/v5/private",
+}
+INVALID_KEY = 10003
+
+
+@dataclass(frozen=True, slots=True)
+class StreamConfig:
+    ping_interval_s: float = 20.0
+    pong_timeout_s: float = 10.0
+    connect_timeout_s: float = 10.0
+    reply_timeout_s: float = 10.0  # auth and subscribe answers
+    backoff_initial_s: float = 1.0
+    backoff_max_s: float = 30.0
+    auth_expiry_ms: int = 10_000
+
+
+class StreamDown(Exception):
+    """This connection is over (no pong, closed, refused, a handler failed); reconnect."""
+
+
+class AuthRefused(Exception):
+    def __init__(self, code: int, message: str) -> None:
+        self.code = code
+        super().__init__(f"auth refused (retCode {code}): {message}")
+
+
+class BybitPrivateStream:
+    """Implements AccountStream. `start(sink)` runs it as a task; `stop()` ends it."""
+
+    def __init__(
+        self,
+        venue: Venue,
+        credentials: ApiCredentials,
+        *,
+        url: str | None = None,
+        config: StreamConfig | None = None,
+        guard: VenueGuard | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._venue = venue
+        self._credentials = credentials
+        self.url = url or PRIVATE_URLS[venue]
+        self.config = config or StreamConfig()
+        self.guard = guard
+        self._monotonic = monotonic
+        self._task: asyncio.Task[None] | None = None
+        self._ws: ClientConnection | None = None
+        self._connected = False
+        self.connects = 0  # successful auth + subscribe, for tests and the status line
+        self.last_error = ""
+
+    def __repr__(self) -> str:
+        return f"BybitPrivateStream(venue={self._venue.value!r}, url={self.url!r})"
+
+    @property
+    def venue(self) -> str:
+        return self._venue.value
+
+    @property
+    def connected(self) -> bool:
+        return self._connected
+
+    def start(self, sink: AccountStreamSink) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._supervise(sink), name=f"stream-{self.venue}")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._connected = False
+
+    # --- supervision --------------------------------------------------------------------------
+    async def _supervise(self, sink: AccountStreamSink) -> None:
+        """Connect, run, reconnect: only cancellation (stop) or a hard stop ends this loop."""
+        failures = 0
+        while True:
+            reason = ""
+            try:
+                await self._session(sink)
+                reason = "closed"
+            except AuthRefused as exc:
+                reason = str(exc)
+                if exc.code == INVALID_KEY and self.guard is not None:
+                    self.guard.halt(
+                        f"HARD STOP on {self.venue}: the private stream refused the API key (retCode 10003). "
+                        f"This venue is {self.guard.environment}; the key belongs to another environment "
+                        "or no longer exists. Store the right key and restart.",
+                        INVALID_KEY,
+                    )
+            except (StreamDown, OSError, TimeoutError, WebSocketException, ValueError) as exc:
+                reason = str(exc) or type(exc).__name__
+            except Exception as exc:  # a bug must not end the stream: alert, reconnect, resync
+                reason = f"stream failed: {type(exc).__name__}: {exc}"
+                log.exception("private stream %s failed", self.venue)
+                await self._notify(sink.stream_alert(reason))
+            was_connected, self._connected = self._connected, False
+            self.last_error = reason
+            if was_connected:
+                failures = 0
+            log.warning("private stream %s down: %s", self.venue, reason)
+            await self._notify(sink.stream_disconnected(reason))
+            if self.guard is not None and self.guard.halted_reason is not None:
+                return  # hard stop: nothing more goes to this venue
+            await asyncio.sleep(self._backoff(failures))
+            failures += 1
+
+    def _backoff(self, failures: int) -> float:
+        base = min(self.config.backoff_max_s, self.config.backoff_initial_s * 2**failures)
+        wait = base * random.uniform(0.8, 1.0)  # jitter: many clients must not reconnect in step
+        if self.guard is not None:
+            wait = max(wait, self.guard.blocked_for_s())
+        return wait
+
+    @staticmethod
+    async def _notify(awaitable: Any) -> None:
+        try:
+            await awaitable
+        except Exception:
+            log.exception("private stream sink failed while being told about the stream's state")
+
+    # --- one connection -----------------------------------------------------------------------
+    async def _session(self, sink: AccountStreamSink) -> None:
+        cfg = self.config
+        async with connect(
+            self.url, ping_interval=None, open_timeout=cfg.connect_timeout_s, close_timeout=1, max_queue=1024
+        ) as ws:
+            self._ws = ws
+            try:
+                await self._authenticate(ws)
+                await self._request(ws, {"op": "subscribe", "req_id": "sub", "args": list(TOPICS)}, "subscribe")
+                self._connected = True
+                self.connects += 1
+                log.info("private stream %s connected (%d)", self.venue, self.connects)
+                await self._deliver(sink, sink.stream_connected(), "stream_connected")
+                await self._pump(ws, sink)
+            finally:
+                self._ws = None
+
+    def _auth_message(self) -> dict[str, Any]:
+        offset = self.guard.clock_offset_ms if self.guard is not None else 0
+        expires = time.time_ns() // 1_000_000 + offset + self.config.auth_expiry_ms
+        secret = self._credentials.api_secret.encode()
+        signature = hmac.new(secret, f"GET/realtime{expires}".encode(), hashlib.sha256).hexdigest()
+        return {"op": "auth", "req_id": "auth", "args": [self._credentials.api_key, expires, signature]}
+
+    async def _authenticate(self, ws: ClientConnection) -> None:
+        await self._request(ws, self._auth_message(), "auth")
+
+    async def _request(self, ws: ClientConnection, message: dict[str, Any], op: str) -> None:
+        await asyncio.wait_for(ws.send(json.dumps(message)), self.config.reply_timeout_s)
+        deadline = self._monotonic() + self.config.reply_timeout_s
+        while True:
+            remaining = deadline - self._monotonic()
+            if remaining <= 0:
+                raise StreamDown(f"no answer to {op} within {self.config.reply_timeout_s} s")
+            reply = json.loads(await asyncio.wait_for(ws.recv(), remaining))
+            if reply.get("op") != op:
+                continue  # data can arrive before the subscribe answer; resync covers it
+            if reply.get("success") is False:
+                code = int(reply.get("retCode") or 0)
+                message = str(reply.get("retMsg") or reply.get("ret_msg") or "refused")
+                if op == "auth":
+                    raise AuthRefused(code, message)
+                raise StreamDown(f"{op} refused: {message}")
+            return
+
+    async def _pump(self, ws: ClientConnection, sink: AccountStreamSink) -> None:
+        cfg, now = self.config, self._monotonic
+        next_ping = now() + cfg.ping_interval_s
+        pong_due: float | None = None
+        while True:
+            deadline = next_ping if pong_due is None else min(next_ping, pong_due)
+            try:
+                raw = await asyncio.wait_for(ws.recv(), max(0.0, deadline - now()))
+            except TimeoutError:
+                if pong_due is not None and now() >= pong_due:
+                    raise StreamDown(f"no pong within {cfg.pong_timeout_s} s: the socket is half-open") from None
+                if now() >= next_ping:
+                    ping = json.dumps({"op": "ping", "req_id": str(time.time_ns() // 1_000_000)})
+                    await asyncio.wait_for(ws.send(ping), cfg.pong_timeout_s)
+                    if pong_due is None:
+                        pong_due = now() + cfg.pong_timeout_s
+                    next_ping = now() + cfg.ping_interval_s
+                continue
+            message = json.loads(raw)
+            if _is_pong(message):
+                pong_due = None
+                continue
+            await self._dispatch(message, sink)
+
+    async def _dispatch(self, message: dict[str, Any], sink: AccountStreamSink) -> None:
+        topic = str(message.get("topic") or "")
+        data = message.get("data") or []
+        if not topic or not isinstance(data, list):
+            return  # acks of our own requests and anything we did not subscribe to
+        venue = self.venue
+        if topic == "order":
+            orders = [(Category(i.get("category") or "linear"), parse.to_order(i, venue)) for i in data]
+            await self._deliver(sink, sink.stream_orders(orders), topic)
+        elif topic == "execution":
+            fills = [
+                (Category(i.get("category") or "linear"), parse.to_fill(i))
+                for i in data
+                if i.get("execType", "Trade") in parse.FILL_EXEC_TYPES  # funding and the like are not fills
+            ]
+            if fills:
+                await self._deliver(sink, sink.stream_fills(fills), topic)
+        elif topic == "position":
+            await self._deliver(sink, sink.stream_positions([parse.to_position(i, venue) for i in data]), topic)
+        elif topic == "wallet":
+            await self._deliver(sink, sink.stream_balances(parse.to_balances({"list": data}, venue)), topic)
+
+    async def _deliver(self, sink: AccountStreamSink, awaitable: Any, what: str) -> None:
+        """Run one sink call. If it raises, alert and end this connection: the reconnect's REST
+        resync recovers whatever the handler dropped."""
+        try:
+            await awaitable
+        except Exception as exc:
+            reason = f"handler for {what} raised {type(exc).__name__}: {exc}; reconnecting to resync"
+            log.exception("private stream %s: %s", self.venue, reason)
+            await self._notify(sink.stream_alert(reason))
+            raise StreamDown(reason) from None
+
+
+def _is_pong(message: dict[str, Any]) -> bool:
+    op = message.get("op")
+    return op == "pong" or (op == "ping" and message.get("ret_msg") == "pong")
