@@ -19,6 +19,7 @@ import numpy as np
 from workstation.backtest import simulator as S
 from workstation.backtest.costs import CostModel
 from workstation.backtest.metrics import bar_returns, compute_metrics
+from workstation.backtest.montecarlo import trade_returns
 from workstation.backtest.runner import combinations
 from workstation.backtest.simulator import simulate
 from workstation.data.arrays import CandleArrays
@@ -77,7 +78,7 @@ class Trial:
     interval: str
     returns: np.ndarray  # bar returns of the equity curve (len = bars - 1)
     metrics: dict[str, Any]
-    trade_returns: np.ndarray  # per closed trade: pnl / entry notional
+    trade_returns: np.ndarray  # per trade: P&L over the equity before entry (backtest.montecarlo)
     trade_entries: np.ndarray  # bar index of each trade's entry
 
     @property
@@ -89,9 +90,6 @@ class Trial:
 def _trial(family: str, name: str, params: dict[str, Any], m: MarketInput, sig: Signals, cfg: SearchConfig) -> Trial:
     res = simulate(m.candles, sig, cfg.cost, cash=cfg.cash, funding=m.funding)
     tr = res.trades
-    notional = tr[:, S.T_QTY] * tr[:, S.T_ENTRY_PX] if len(tr) else np.empty(0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        trade_ret = np.where(notional > 0, tr[:, S.T_PNL] / notional, 0.0) if len(tr) else np.empty(0)
     return Trial(
         family,
         name,
@@ -100,7 +98,7 @@ def _trial(family: str, name: str, params: dict[str, Any], m: MarketInput, sig: 
         m.interval,
         bar_returns(res.equity),
         compute_metrics(res),
-        trade_ret,
+        trade_returns(res),
         tr[:, S.T_ENTRY_I].astype(np.int64) if len(tr) else np.empty(0, np.int64),
     )
 
