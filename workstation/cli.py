@@ -75,12 +75,18 @@ def gui(
     screenshot: Annotated[
         Path | None, typer.Option("--screenshot", help="Save the window to this PNG and exit (works offscreen).")
     ] = None,
+    panel: Annotated[
+        str | None,
+        typer.Option("--panel", help="With --screenshot: save only this panel (chart, Positions, Orders, Log, ...)."),
+    ] = None,
 ) -> None:
     """Open the desktop workstation."""
+    if panel is not None and screenshot is None:
+        raise typer.BadParameter("--panel needs --screenshot", param_hint="--panel")
     rt = options(ctx).runtime()
     from workstation.ui.app import run_gui
 
-    raise typer.Exit(run_gui(rt, screenshot=screenshot))
+    raise typer.Exit(run_gui(rt, screenshot=screenshot, panel=panel))
 
 
 @app.command("qt-probe", hidden=True)
