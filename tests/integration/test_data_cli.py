@@ -45,7 +45,7 @@ def test_cli_when_import_list_quality_show_then_outputs_describe_the_store(tmp_p
     (row,) = json.loads(listed.output)
     assert (row["symbol"], row["interval"], row["rows"], row["first"]) == ("BTCUSDT", "1m", 2880, "2024-12-31 00:00")
     quality = runner.invoke(app, ["quality", "--symbol", "BTCUSDT", "--interval", "1m", "--json", "--db", db])
-    assert json.loads(quality.output)["ok"] is True
+    assert quality.exit_code == 0 and json.loads(quality.output)["ok"] is True  # `quality`: the alias of `check`
     shown = runner.invoke(
         app,
         [

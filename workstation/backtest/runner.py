@@ -16,6 +16,7 @@ from workstation.backtest.costs import CostModel, funding_per_bar
 from workstation.backtest.simulator import SimResult, simulate
 from workstation.data.arrays import CandleArrays
 from workstation.data.intervals import interval_ms
+from workstation.data.quality import assert_no_gaps
 from workstation.data.store import CandleStore
 from workstation.strategies import indicators as ind
 from workstation.strategies.base import Signals, Strategy, signals
@@ -41,8 +42,12 @@ def load_market(
     venue: str | None = None,
     start: int | None = None,
     end: int | None = None,
+    allow_gaps: bool = False,
 ) -> Market:
-    """Stored candles at `interval`, else resampled from the finest stored interval that divides it."""
+    """Stored candles at `interval`, else resampled from the finest stored interval that divides it.
+
+    Raises GapsError (a ValueError) when bars are missing, unless allow_gaps.
+    """
     series = [s for s in store.series() if s.symbol == symbol and s.kind == "trade" and venue in (None, s.venue)]
     if not series:
         raise LookupError(f"no candles stored for {symbol}" + (f" on {venue}" if venue else ""))
@@ -66,6 +71,8 @@ def load_market(
         candles = store.read_resampled(venue, symbol, source, interval, start, end).candles
     if len(candles) < 2:
         raise LookupError(f"fewer than two {interval} candles for {symbol} in the range asked")
+    if not allow_gaps:
+        assert_no_gaps(candles, interval, label=f"{venue} {symbol}")
     rates = store.read_funding(venue, symbol, int(candles.ts[0]) - 1000, int(candles.ts[-1]) + 1000)
     return Market(
         venue, symbol, interval, candles, funding_per_bar(candles.ts, rates.ts, rates.rate), len(rates.ts), source

@@ -53,6 +53,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document a
 ReportOpt = Annotated[str | None, typer.Option("--report", help="Write a self-contained HTML report here")]
 JobsOpt = Annotated[int, typer.Option("--jobs", help="Worker threads (0 = all cores)")]
 GridOpt = Annotated[list[str], typer.Option("--grid", help="name=start:stop:step or name=a,b,c (repeatable)")]
+AllowGapsOpt = Annotated[bool, typer.Option("--allow-gaps", help="Backtest even if bars are missing (unrepaired)")]
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
@@ -96,13 +97,14 @@ def _market(
     venue: str | None,
     start: str | None,
     end: str | None,
+    allow_gaps: bool = False,
 ) -> Market:
     try:
         lo = None if start is None else parse_time(start)
         hi = None if end is None else parse_time(end)
         path = db or resolve_home(options(ctx).home) / "candles.db"
         with CandleStore.open(path) as store:
-            return load_market(store, symbol, interval, venue=venue, start=lo, end=hi)
+            return load_market(store, symbol, interval, venue=venue, start=lo, end=hi, allow_gaps=allow_gaps)
     except (LookupError, ValueError) as exc:
         raise _fail(str(exc)) from exc
 
@@ -144,6 +146,7 @@ def run(
     mc_iterations: Annotated[
         int, typer.Option("--mc-iterations", help="Monte Carlo paths for the report/JSON (0 = none)")
     ] = 0,
+    allow_gaps: AllowGapsOpt = False,
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -154,7 +157,7 @@ def run(
     except (KeyError, ValueError) as exc:
         raise _fail(str(exc).strip("'\"")) from exc
     cost = _cost(fee_bps, maker_fee_bps, slippage_bps, vol_impact, volume_impact, leverage, mmr, size)
-    market = _market(ctx, db, symbol, interval, venue, start, end)
+    market = _market(ctx, db, symbol, interval, venue, start, end, allow_gaps)
     try:
         bt = run_backtest(strat, market.candles, cost, cash=cash, funding=market.funding)
         report = check_lookahead(strat, market.candles) if check else None
@@ -233,13 +236,14 @@ def sweep_cmd(
     jobs: JobsOpt = 0,
     sort: Annotated[str, typer.Option("--sort", help="Metric to rank by")] = "sharpe",
     top: Annotated[int, typer.Option("--top", help="Rows to print")] = 20,
+    allow_gaps: AllowGapsOpt = False,
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Run every combination of a parameter grid in parallel and rank the results."""
     combos = _combos(strategy, grid, param)
     cost = _cost(fee_bps, maker_fee_bps, slippage_bps, 0.0, 0.0, leverage, mmr, size)
-    market = _market(ctx, db, symbol, interval, venue, start, end)
+    market = _market(ctx, db, symbol, interval, venue, start, end, allow_gaps)
     started = time.perf_counter()
     with _progress("sweep", as_json) as progress:
         task = progress.add_task("sweep", total=len(combos))

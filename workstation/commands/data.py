@@ -1,4 +1,7 @@
-"""`workstation data ...`: import files, list what is stored, check quality, show candles."""
+"""`workstation data ...`: import files, list what is stored, check quality, show candles.
+
+download/update/instruments/compare live in data_download.py; export/repair/sync in data_maintain.py.
+"""
 
 from __future__ import annotations
 
@@ -12,11 +15,14 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from workstation.commands import data_download
+from workstation.commands import data_download, data_maintain
 from workstation.commands.common import options
+from workstation.commands.data_maintain import one_series
+from workstation.data.filled import read_filled
 from workstation.data.importer import FileFormat, import_file
 from workstation.data.intervals import format_ms, parse_time
-from workstation.data.quality import check
+from workstation.data.markets import MarketKind
+from workstation.data.quality import QualityReport, check, find_gaps
 from workstation.data.sample import load_bundled_sample
 from workstation.data.sources.common import DataImportError
 from workstation.data.sources.csv_import import CsvFormat
@@ -24,9 +30,12 @@ from workstation.data.store import CandleStore, SeriesInfo
 from workstation.runtime import resolve_home
 
 app = typer.Typer(
-    name="data", help="Market data: download, import, list, check, compare and show candles.", no_args_is_help=True
+    name="data",
+    help="Market data: download, sync, import, export, list, check, repair, compare and show candles.",
+    no_args_is_help=True,
 )
 data_download.register(app)
+data_maintain.register(app)
 console = Console(soft_wrap=True, emoji=False)
 err = Console(stderr=True, soft_wrap=True, emoji=False)
 
@@ -55,21 +64,6 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(1)
 
 
-def _series(store: CandleStore, venue: str | None, symbol: str, interval: str, kind: str) -> SeriesInfo:
-    found = [
-        s
-        for s in store.series()
-        if s.symbol == symbol and s.interval == interval and s.kind == kind and (venue is None or s.venue == venue)
-    ]
-    if not found:
-        raise _fail(f"no {kind} candles stored for {symbol} {interval}" + (f" on {venue}" if venue else ""))
-    if len(found) > 1:
-        raise _fail(
-            f"{symbol} {interval} is stored for several venues ({', '.join(s.venue for s in found)}); pass --venue"
-        )
-    return found[0]
-
-
 @app.command("import")
 def import_(
     ctx: typer.Context,
@@ -77,7 +71,8 @@ def import_(
     venue: VenueOption = None,
     symbol: Annotated[str | None, typer.Option("--symbol", help="Default: from the file name")] = None,
     interval: Annotated[str | None, typer.Option("--interval", help="Default: from the file")] = None,
-    fmt: Annotated[FileFormat, typer.Option("--format", help="File format")] = FileFormat.AUTO,
+    fmt: Annotated[FileFormat, typer.Option("--format", help="File format (freqtrade = feather)")] = FileFormat.AUTO,
+    market: Annotated[MarketKind | None, typer.Option("--market", help="Recorded on the instrument (category)")] = None,
     skip_bad_rows: Annotated[
         bool, typer.Option("--skip-bad-rows", help="Import the good rows of a file that has bad ones")
     ] = False,
@@ -113,6 +108,7 @@ def import_(
                     fmt=fmt,
                     csv_format=csv_format,
                     skip_bad_rows=skip_bad_rows,
+                    market=market,
                 )
             except DataImportError as exc:
                 failed += 1
@@ -127,6 +123,13 @@ def import_(
                     f"{report.duplicates} duplicates, {rate:,.0f} rows/s",
                     highlight=False,
                 )
+                if report.instrument is not None:
+                    i = report.instrument
+                    progress.console.print(
+                        f"  instrument {i.venue} {i.symbol}: {i.category.value}, {i.base}/{i.quote}, "
+                        f"tick {i.tick_size}, qty step {i.qty_step}",
+                        highlight=False,
+                    )
                 for bad in report.bad_rows[:20]:
                     progress.console.print(f"  skipped {bad}", highlight=False)
             progress.advance(task)
@@ -134,13 +137,22 @@ def import_(
         raise typer.Exit(1)
 
 
+def _stored_quality(store: CandleStore, s: SeriesInfo) -> QualityReport:
+    candles = store.read(s.venue, s.symbol, s.interval, kind=s.kind)
+    return check(candles, s.interval, filled=read_filled(store, s.venue, s.symbol, s.interval, kind=s.kind))
+
+
 @app.command("list")
 def list_(
     ctx: typer.Context, db: DbOption = None, as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False
 ) -> None:
-    """What is stored: venue, symbol, interval, kind, first, last, rows."""
+    """What is stored: venue, symbol, interval, kind, first, last, rows, gaps (and filled bars)."""
+    rows = []
     with _open(ctx, db) as store:
-        series = store.series()
+        for s in store.series():
+            gaps = find_gaps(store.read(s.venue, s.symbol, s.interval, kind=s.kind).ts, s.interval)
+            filled = read_filled(store, s.venue, s.symbol, s.interval, kind=s.kind)
+            rows.append((s, gaps, sum(f.bars for f in filled)))
     if as_json:
         console.print_json(
             json.dumps(
@@ -155,15 +167,20 @@ def list_(
                         "first_ts": s.first_ts,
                         "last_ts": s.last_ts,
                         "rows": s.rows,
+                        "gaps": len(gaps),
+                        "missing_bars": sum(g.missing for g in gaps),
+                        "filled_bars": filled,
                         "bytes_per_candle": s.stored_bytes / max(s.rows, 1),
                     }
-                    for s in series
+                    for s, gaps, filled in rows
                 ]
             )
         )
         return
-    table = Table("venue", "symbol", "interval", "kind", "first (UTC)", "last (UTC)", "rows", "bytes/row")
-    for s in series:
+    table = Table(
+        "venue", "symbol", "interval", "kind", "first (UTC)", "last (UTC)", "rows", "gaps", "filled", "bytes/row"
+    )
+    for s, gaps, filled in rows:
         table.add_row(
             s.venue,
             s.symbol,
@@ -172,36 +189,68 @@ def list_(
             format_ms(s.first_ts),
             format_ms(s.last_ts),
             f"{s.rows:,}",
+            f"{len(gaps)} ({sum(g.missing for g in gaps):,} bars)" if gaps else "0",
+            f"{filled:,}",
             f"{s.stored_bytes / max(s.rows, 1):.1f}",
         )
-    console.print(table if series else "nothing stored yet")
+    console.print(table if rows else "nothing stored yet")
 
 
-@app.command("quality")
-def quality(
+@app.command("check")
+def check_cmd(
     ctx: typer.Context,
-    symbol: SymbolOption,
-    interval: IntervalOption,
+    symbol: Annotated[str | None, typer.Option("--symbol", help="Only this symbol [default: all]")] = None,
+    interval: Annotated[str | None, typer.Option("--interval", help="Only this interval [default: all]")] = None,
     venue: VenueOption = None,
-    kind: KindOption = "trade",
+    kind: Annotated[str | None, typer.Option("--kind", help="trade or mark [default: both]")] = None,
     db: DbOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
-    """Gaps, duplicates, ordering, OHLC consistency, outliers, zero-volume and stale runs."""
+    """Gaps, duplicates, ordering, OHLC consistency, outliers, zero-volume and stale runs, filled bars.
+
+    Exit status 1 when a series has errors (gaps, duplicates, misaligned bars, OHLC violations).
+    """
     with _open(ctx, db) as store:
-        info = _series(store, venue, symbol, interval, kind)
-        report = check(store.read(info.venue, symbol, interval, kind=kind), interval)
+        chosen = [
+            s
+            for s in store.series()
+            if symbol in (None, s.symbol)
+            and interval in (None, s.interval)
+            and venue in (None, s.venue)
+            and kind in (None, s.kind)
+        ]
+        if not chosen:
+            what = " ".join(x for x in (symbol, interval, kind, venue and f"on {venue}") if x)
+            raise _fail(f"no candles stored{' for ' + what if what else ''}")
+        reports = [(s, _stored_quality(store, s)) for s in chosen]
+    ok = all(r.ok for _, r in reports)
     if as_json:
-        console.print_json(json.dumps({"venue": info.venue, "symbol": symbol, **report.to_dict()}))
-        return
+        series = [{"venue": s.venue, "symbol": s.symbol, "kind": s.kind, **r.to_dict()} for s, r in reports]
+        console.print_json(json.dumps({"ok": ok, "series": series}))
+    else:
+        for s, report in reports:
+            _print_report(s, report)
+    if not ok:
+        raise typer.Exit(1)
+
+
+# the name this command had first
+app.command("quality", hidden=True, help="Alias of `data check`.")(check_cmd)
+
+
+def _print_report(info: SeriesInfo, report: QualityReport) -> None:
     verdict = "[green]ok[/green]" if report.ok else "[red]problems found[/red]"
     console.print(
-        f"{info.venue} {symbol} {interval} {kind}: {report.rows:,} rows, "
+        f"{info.venue} {info.symbol} {info.interval} {info.kind}: {report.rows:,} rows, "
         f"{format_ms(report.first_ts)} -> {format_ms(report.last_ts)} UTC: {verdict}"
     )
     console.print(f"gaps: {len(report.gaps)} ({report.missing_bars} bars missing)")
     for gap in report.gaps[:50]:
         console.print(f"  {gap}")
+    if report.filled:
+        console.print(f"filled (made up, not real): {len(report.filled)} ranges, {report.filled_bars} bars")
+        for f in report.filled[:50]:
+            console.print(f"  {f}")
     console.print(
         f"duplicates: {len(report.duplicates)}, out of order: {report.out_of_order}, "
         f"misaligned: {len(report.misaligned)}, OHLC violations: {len(report.ohlc_violations)}"
@@ -240,7 +289,7 @@ def show(
     except ValueError as exc:
         raise _fail(str(exc)) from exc
     with _open(ctx, db) as store:
-        info = _series(store, venue, symbol, interval, kind)
+        info = one_series(store, venue, symbol, interval, kind)
         note = ""
         if resample_to:
             try:

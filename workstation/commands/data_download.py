@@ -43,6 +43,7 @@ from workstation.data.download import (
 )
 from workstation.data.intervals import format_ms, interval_ms, parse_time
 from workstation.data.store import CandleStore
+from workstation.data.sync import make_source
 from workstation.runtime import resolve_home
 
 console = Console(soft_wrap=True, emoji=False, highlight=False)
@@ -75,21 +76,12 @@ def _time(text: str | None, default: int | None = None) -> int | None:
 
 def open_source(ctx: typer.Context, spec: str, category: str | None) -> CandleSource:
     """`bybit` or `ccxt:NAME` -> a source; settings give Bybit's host override and timeout."""
-    bybit = options(ctx).runtime().settings.exchanges.bybit
-    base_url = str(bybit.base_url).rstrip("/") if bybit.base_url else None
     try:
-        if spec == "bybit":
-            from workstation.data.sources.bybit import BybitSource
-
-            return BybitSource(category or "linear", base_url=base_url, timeout_s=bybit.timeout_s)
-        if spec.startswith("ccxt:") and len(spec) > 5:
-            from workstation.data.sources.ccxt_source import CcxtSource
-
-            exchange = spec.removeprefix("ccxt:")
-            return CcxtSource(exchange, category, base_url=base_url if exchange == "bybit" else None)
+        return make_source(spec, category, options(ctx).runtime().settings.exchanges.bybit)
     except ExchangeError as exc:
         raise _fail(f"error: {exc}") from exc
-    raise _fail(f"unknown source {spec!r}: use bybit or ccxt:EXCHANGE (e.g. ccxt:binance)", 2)
+    except ValueError as exc:
+        raise _fail(str(exc), 2) from exc
 
 
 def _source_for_venue(ctx: typer.Context) -> Callable[[str], CandleSource]:
@@ -107,7 +99,7 @@ class _RateColumn(ProgressColumn):
 
 
 @contextmanager
-def _progress() -> Iterator[Callable[[DownloadProgress], None]]:
+def progress_bars() -> Iterator[Callable[[DownloadProgress], None]]:
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -128,7 +120,7 @@ def _progress() -> Iterator[Callable[[DownloadProgress], None]]:
         yield update
 
 
-def _describe(r: DownloadReport) -> str:
+def describe(r: DownloadReport) -> str:
     rate = r.fetched / max(r.seconds, 1e-9)
     return (
         f"{r.venue} {r.symbol} {r.interval} {r.kind}: {len(r.ranges)} missing ranges, {r.fetched:,} bars fetched, "
@@ -159,10 +151,10 @@ def download_cmd(
     src = open_source(ctx, source, category)
     kinds = ["trade", "mark"] if mark else ["trade"]
     try:
-        with _store(ctx, db) as store, _progress() as progress:
+        with _store(ctx, db) as store, progress_bars() as progress:
             for kind in kinds:
                 report = download(store, src, symbol, interval, lo, hi, kind=kind, progress=progress)
-                console.print(_describe(report))
+                console.print(describe(report))
             if funding:
                 f = download_funding(store, src, symbol, lo, hi)
                 console.print(f"{f.venue} {f.symbol} funding: {f.fetched:,} rates fetched, {f.changed:,} stored")
@@ -180,7 +172,7 @@ def update_cmd(
     db: DbOption = None,
 ) -> None:
     """Top up every stored series (candles and funding) from its last bar to now."""
-    with _store(ctx, db) as store, _progress() as progress:
+    with _store(ctx, db) as store, progress_bars() as progress:
         results = update_all(store, _source_for_venue(ctx), venues=set(venue) if venue else None, progress=progress)
     if not results:
         console.print("nothing stored to update")
@@ -190,7 +182,7 @@ def update_cmd(
             failed += 1
             err.print(f"{r.venue} {r.symbol} {r.interval} {r.kind}: {r.error}", style="red", markup=False)
         elif r.report is not None:
-            console.print(_describe(r.report))
+            console.print(describe(r.report))
         else:
             console.print(f"{r.venue} {r.symbol} funding: {r.funding_added:,} rates stored")
     if failed:

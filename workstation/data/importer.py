@@ -6,8 +6,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from workstation.core.types import Instrument
 from workstation.data import chunks
 from workstation.data.intervals import infer_interval
+from workstation.data.markets import MarketKind, record_market
 from workstation.data.sources.binance_files import looks_like_binance, parse_binance
 from workstation.data.sources.common import BadRow, DataImportError, ParsedFile
 from workstation.data.sources.csv_import import CsvFormat, parse_csv
@@ -22,6 +24,7 @@ class FileFormat(StrEnum):
     AUTO = "auto"
     BINANCE = "binance"
     FEATHER = "feather"
+    FREQTRADE = "freqtrade"  # freqtrade's data files are feather files: the same parser
     CSV = "csv"
 
 
@@ -38,6 +41,7 @@ class ImportReport:
     changed: int
     duplicates: int  # rows in the file repeating an earlier timestamp (the last one was kept)
     bad_rows: tuple[BadRow, ...]
+    instrument: Instrument | None = None  # recorded when a market was given
 
     @property
     def skipped(self) -> int:
@@ -56,7 +60,7 @@ def parse_file(
     if not path.is_file():
         raise DataImportError(path, "no such file")
     fmt = detect_format(path) if fmt is FileFormat.AUTO else fmt
-    if fmt is FileFormat.FEATHER:
+    if fmt in (FileFormat.FEATHER, FileFormat.FREQTRADE):
         return parse_feather(path, interval=interval)
     if fmt is FileFormat.BINANCE:
         return parse_binance(path, interval=interval)
@@ -85,8 +89,12 @@ def import_file(
     fmt: FileFormat = FileFormat.AUTO,
     csv_format: CsvFormat | None = None,
     skip_bad_rows: bool = False,
+    market: MarketKind | None = None,
 ) -> ImportReport:
-    """Parse and store one file. With bad rows and skip_bad_rows=False nothing is stored."""
+    """Parse and store one file. With bad rows and skip_bad_rows=False nothing is stored.
+
+    `market` (crypto, equity, fx, commodity, bond) is recorded on the symbol's instrument.
+    """
     path = Path(path)
     fmt = detect_format(path) if fmt is FileFormat.AUTO and path.is_file() else fmt
     parsed = parse_file(path, fmt, interval=interval, csv_format=csv_format)
@@ -120,6 +128,7 @@ def import_file(
         stats = store.upsert_candles(venue, symbol, interval, candles, kind=parsed.kind)
     except ValueError as exc:
         raise DataImportError(path, str(exc)) from exc
+    instrument = None if market is None else record_market(store, venue, symbol, market, unique)
     return ImportReport(
         path,
         venue,
@@ -132,4 +141,5 @@ def import_file(
         stats.changed,
         len(candles) - len(unique),
         parsed.bad_rows,
+        instrument,
     )

@@ -6,10 +6,15 @@ Outliers are meant to catch bad ticks, not big moves: a return's robust z-score 
 against the local (one-day rolling median) size of returns, and the default threshold of 100 is
 above every real move in two years of Binance BTCUSDT 1m and a year of Bybit 5m perps (the
 largest was about 79, the 2025-10-10 crash), while a mistyped price scores in the thousands.
+
+Bars that `data repair --fill` made up are not gaps any more, but they are not real either: the
+report lists them as `filled` and leaves them out of the zero-volume and stale-price runs.
+`assert_no_gaps` is what backtests call before they trust a series.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -27,6 +32,35 @@ class Gap:
 
     def __str__(self) -> str:
         return f"{format_ms(self.prev_ts)} -> {format_ms(self.next_ts)} UTC: {self.missing} bars missing"
+
+
+@dataclass(frozen=True, slots=True)
+class FilledRange:
+    """Made-up bars with start_ts <= ts < end_ts (flat at the previous close, zero volume)."""
+
+    start_ts: int
+    end_ts: int
+    bars: int
+    method: str = "flat_prev_close"
+
+    def __str__(self) -> str:
+        return f"{format_ms(self.start_ts)} -> {format_ms(self.end_ts)} UTC: {self.bars} bars filled ({self.method})"
+
+
+class GapsError(ValueError):
+    """A series has missing bars that were neither refetched nor filled."""
+
+    def __init__(self, label: str, interval: str, gaps: Sequence[Gap]) -> None:
+        self.label = label
+        self.interval = interval
+        self.gaps = tuple(gaps)
+        missing = sum(g.missing for g in self.gaps)
+        shown = "; ".join(str(g) for g in self.gaps[:5]) + ("; ..." if len(self.gaps) > 5 else "")
+        super().__init__(
+            f"{label} {interval} has {len(self.gaps)} unrepaired gap(s), {missing} bars missing: {shown}. "
+            "Run `workstation data repair` (refetch, or --fill to fill them marked as filled), "
+            "or pass --allow-gaps / allow_gaps=True to use the data as it is"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,11 +97,16 @@ class QualityReport:
     outliers: tuple[Outlier, ...] = ()
     zero_volume_runs: tuple[Run, ...] = ()
     stale_runs: tuple[Run, ...] = ()
+    filled: tuple[FilledRange, ...] = ()  # made-up bars inside the series (not errors, not real)
     meta: dict[str, str] = field(default_factory=dict)
 
     @property
     def missing_bars(self) -> int:
         return sum(g.missing for g in self.gaps)
+
+    @property
+    def filled_bars(self) -> int:
+        return sum(f.bars for f in self.filled)
 
     @property
     def ok(self) -> bool:
@@ -77,8 +116,35 @@ class QualityReport:
         data = asdict(self)
         data["ok"] = self.ok
         data["missing_bars"] = self.missing_bars
+        data["filled_bars"] = self.filled_bars
         data["gaps"] = [{**asdict(g), "prev": format_ms(g.prev_ts), "next": format_ms(g.next_ts)} for g in self.gaps]
+        data["filled"] = [
+            {**asdict(f), "start": format_ms(f.start_ts), "end": format_ms(f.end_ts)} for f in self.filled
+        ]
         return data
+
+
+def find_gaps(ts: np.ndarray, interval: str) -> tuple[Gap, ...]:
+    """Holes between consecutive bars of sorted unique timestamps."""
+    step = interval_ms(interval)
+    steps = np.diff(ts)
+    gap_at = np.flatnonzero(steps > step)
+    return tuple(Gap(int(ts[i]), int(ts[i + 1]), int(steps[i] // step - 1)) for i in gap_at.tolist())
+
+
+def filled_mask(ts: np.ndarray, filled: Sequence[FilledRange]) -> np.ndarray:
+    """True for the bars of sorted `ts` that lie in a filled range."""
+    mask = np.zeros(len(ts), dtype=bool)
+    for f in filled:
+        mask[np.searchsorted(ts, f.start_ts) : np.searchsorted(ts, f.end_ts)] = True
+    return mask
+
+
+def assert_no_gaps(candles: CandleArrays, interval: str, *, label: str = "the series") -> None:
+    """Raise GapsError naming the gaps of a sorted series. Filled bars count as present."""
+    gaps = find_gaps(np.unique(candles.ts), interval)
+    if gaps:
+        raise GapsError(label, interval, gaps)
 
 
 def _runs(mask: np.ndarray, ts: np.ndarray, min_bars: int) -> tuple[Run, ...]:
@@ -131,8 +197,12 @@ def check(
     outlier_window: int = 1440,
     zero_volume_min_bars: int = 10,
     stale_min_bars: int = 30,
+    filled: Sequence[FilledRange] = (),
 ) -> QualityReport:
-    """Check a series (sorted or not). Runs shorter than the given lengths are not reported."""
+    """Check a series (sorted or not). Runs shorter than the given lengths are not reported.
+
+    `filled`: the ranges the store marks as filled; their bars are reported apart.
+    """
     step = interval_ms(interval)
     ts = candles.ts
     if len(ts) == 0:
@@ -141,9 +211,7 @@ def check(
     uniq, counts = np.unique(ts, return_counts=True)
     duplicates = tuple(int(t) for t in uniq[counts > 1])
     misaligned = tuple(int(t) for t in uniq[(uniq - bucket_offset_ms(interval)) % step != 0][:1000])
-    steps = np.diff(uniq)
-    gap_at = np.flatnonzero(steps > step)
-    gaps = tuple(Gap(int(uniq[i]), int(uniq[i + 1]), int(steps[i] // step - 1)) for i in gap_at.tolist())
+    gaps = find_gaps(uniq, interval)
     # the remaining checks need one row per timestamp in time order
     if out_of_order or duplicates:
         order = np.argsort(ts, kind="stable")
@@ -152,8 +220,9 @@ def check(
         c = sorted_c.take(first)
     else:
         c = candles
+    real = ~filled_mask(c.ts, filled)
     flat = (c.open == c.high) & (c.high == c.low) & (c.low == c.close)
-    unchanged = np.concatenate([[False], flat[1:] & (c.close[1:] == c.close[:-1])])
+    unchanged = np.concatenate([[False], flat[1:] & (c.close[1:] == c.close[:-1])]) & real
     return QualityReport(
         interval=interval,
         rows=len(ts),
@@ -165,6 +234,7 @@ def check(
         misaligned=misaligned,
         ohlc_violations=_ohlc(c),
         outliers=_outliers(c, outlier_window, outlier_z),
-        zero_volume_runs=_runs(c.volume == 0, c.ts, zero_volume_min_bars),
+        zero_volume_runs=_runs((c.volume == 0) & real, c.ts, zero_volume_min_bars),
         stale_runs=_runs(unchanged, c.ts, stale_min_bars),
+        filled=tuple(filled),
     )

@@ -62,4 +62,21 @@ funding_rates = Table(
     PrimaryKeyConstraint("venue", "symbol", "ts", name="pk_funding_rates"),
 )
 
+# Bars that `data repair --fill` made up for a gap the sources could not supply, one row per
+# filled range [start_ts, end_ts): a check or a backtest can tell them from real bars.
+filled_ranges = Table(
+    "filled_ranges",
+    metadata,
+    Column("venue", String(32), nullable=False),
+    Column("symbol", String(64), nullable=False),
+    Column("interval", String(8), nullable=False),
+    Column("kind", String(8), nullable=False),
+    Column("start_ts", BigInteger, nullable=False),
+    Column("end_ts", BigInteger, nullable=False),
+    Column("bars", Integer, nullable=False),
+    Column("method", String(32), nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    PrimaryKeyConstraint("venue", "symbol", "interval", "kind", "start_ts", name="pk_filled_ranges"),
+)
+
 VERSION_TABLE = "candle_store_alembic_version"

@@ -24,7 +24,7 @@ from workstation.data.codec import DEFAULT_CODEC, N_COLUMNS, Codec, decode, deco
 from workstation.data.intervals import bucket_offset_ms, interval_ms, month_start_ms
 from workstation.data.migrate import upgrade_to_head
 from workstation.data.resample import Resampled, align_up, resample
-from workstation.data.schema import candle_chunks, funding_rates, instruments
+from workstation.data.schema import candle_chunks, filled_ranges, funding_rates, instruments
 
 KINDS = ("trade", "mark")
 
@@ -239,7 +239,14 @@ class CandleStore:
             return [SeriesInfo(*(int(v) if isinstance(v, int) else v for v in row)) for row in conn.execute(query)]
 
     def delete_series(self, venue: str, symbol: str, interval: str, *, kind: str = "trade") -> int:
+        """Drop a series and its filled-range markers. Returns the chunks deleted."""
+        f = filled_ranges.c
         with self.engine.begin() as conn:
+            conn.execute(
+                delete(filled_ranges).where(
+                    f.venue == venue, f.symbol == symbol, f.interval == interval, f.kind == kind
+                )
+            )
             return conn.execute(delete(candle_chunks).where(self._key(venue, symbol, interval, kind))).rowcount
 
     # ---- funding -----------------------------------------------------------------------------

@@ -202,6 +202,62 @@ class ExchangesSettings(_Frozen):
     bybit: BybitSettings = BybitSettings()
 
 
+_HISTORY = re.compile(r"^\s*(\d+)\s*(d|w|y)\s*$")
+_HISTORY_DAYS = {"d": 1, "w": 7, "y": 365}
+_INTERVAL = re.compile(r"^\d+[mhdw]$")
+
+
+def _parse_history(value: object) -> object:
+    """Accept 90 (days), "90d", "12w", "3y" and return days as int."""
+    if isinstance(value, str):
+        match = _HISTORY.match(value)
+        if not match:
+            raise ValueError('expected a history length such as "90d", "12w" or "3y"')
+        return int(match.group(1)) * _HISTORY_DAYS[match.group(2)]
+    return value
+
+
+HistoryDays = Annotated[int, BeforeValidator(_parse_history), Field(gt=0)]
+
+
+class UniverseEntry(_Frozen):
+    """One symbol that `data sync` (and the engine's daily sync) keeps downloaded."""
+
+    symbol: str
+    intervals: tuple[str, ...] = ("1m", "5m", "15m", "1h", "4h", "1d")
+    source: str = "bybit"
+    """bybit or ccxt:EXCHANGE."""
+    category: str | None = None
+    """spot, linear or inverse; None: linear on bybit, spot elsewhere."""
+    history: HistoryDays = 3 * 365
+    """How far back from now to keep (days; "90d", "12w", "3y" accepted)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_interval(cls, data: object) -> object:
+        if isinstance(data, dict) and "interval" in data:
+            data = dict(data)
+            if "intervals" in data:
+                raise ValueError("give interval or intervals, not both")
+            data["intervals"] = [data.pop("interval")]
+        return data
+
+    @model_validator(mode="after")
+    def _valid(self) -> UniverseEntry:
+        bad = [i for i in self.intervals if not _INTERVAL.match(i)]
+        if bad or not self.intervals:
+            raise ValueError(f"intervals must be like 1m, 5m, 1h, 4h, 1d, 1w (got {list(self.intervals)})")
+        if self.source != "bybit" and not (self.source.startswith("ccxt:") and len(self.source) > 5):
+            raise ValueError(f"source {self.source!r} is not bybit or ccxt:EXCHANGE")
+        return self
+
+
+class DataSettings(_Frozen):
+    universe: tuple[UniverseEntry, ...] = (UniverseEntry(symbol="BTCUSDT"), UniverseEntry(symbol="ETHUSDT"))
+    sync_every: DurationSeconds = 86400.0
+    """How often the running engine tops up the universe ("1d", "12h", ...)."""
+
+
 class LoggingSettings(_Frozen):
     level: LogLevel = "INFO"
     modules: dict[str, LogLevel] = Field(default_factory=dict)
@@ -218,5 +274,6 @@ class Settings(_Frozen):
     trading: TradingSettings = TradingSettings()
     risk: RiskSettings = RiskSettings()
     exchanges: ExchangesSettings = ExchangesSettings()
+    data: DataSettings = DataSettings()
     logging: LoggingSettings = LoggingSettings()
     graduation: GraduationSettings = GraduationSettings()
