@@ -62,6 +62,7 @@ class FakePrivateWs:
         self.auths = 0  # successful auths
         self.pings = 0
         self.sent: list[dict[str, Any]] = []  # topic messages actually delivered
+        self.ops: list[str] = []  # every "op" a client sent (auth, subscribe, ping, order.create, ...)
 
     # --- lifecycle --------------------------------------------------------------------------
     def start(self) -> None:
@@ -178,6 +179,7 @@ class FakePrivateWs:
                 if conn.silent:
                     continue
                 message = json.loads(raw)
+                self.ops.append(str(message.get("op")))
                 reply = self._answer(conn, message)
                 if reply is not None:
                     await self._send(conn, reply)

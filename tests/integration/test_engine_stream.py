@@ -18,7 +18,7 @@ from tests.fakes.engine_scenarios import exchange_orders, limit, run
 from tests.fakes.fault_rig import FaultRig, eventually, fault_rig
 from workstation.core.enums import OrderStatus
 from workstation.core.events import OrderFilled, OrderStatusChanged, ReconcileCompleted
-from workstation.core.venue_events import StreamAlert, StreamStatusChanged
+from workstation.core.venue_events import StreamAlert, StreamStatusChanged, VenueHalted
 from workstation.engine.streams import StreamBridge
 
 WALLET = "/v5/account/wallet-balance"
@@ -215,3 +215,42 @@ def test_stream_when_dropped_repeatedly_then_every_reconnect_resyncs(rig: FaultR
     connects = run(scenario())
     assert connects == 4 and fake.ws.auths == 4
     assert len(rig.log.of(ReconcileCompleted)) >= 4
+
+
+def test_stream_when_key_is_for_another_environment_then_hard_stop_and_no_retry_loop(
+    fake: StreamingFakeBybit, tmp_path: Path
+) -> None:
+    rig = fault_rig(fake, tmp_path, api_key="DEMOKEY000000000000001", api_secret="DEMOSECRET00000000000001")
+
+    async def scenario() -> StreamBridge:
+        await rig.kernel.start(reconcile=False)
+        bridge = rig.kernel.attach_stream(rig.stream(), fallback_poll_s=30.0)
+        assert await eventually(lambda: bool(rig.log.of(VenueHalted)), timeout_s=3)
+        await eventually(lambda: False, timeout_s=0.5)  # a retry loop would reconnect meanwhile
+        await rig.kernel.stop()
+        return bridge
+
+    bridge = run(scenario())
+    assert not bridge.connected and not bridge.polling
+    assert fake.ws.connections == 1 and fake.ws.auths == 0
+    reason = rig.log.of(VenueHalted)[0].reason
+    assert "private stream refused the API key (retCode 10003)" in reason and "testnet" in reason
+    assert "DEMOKEY" not in reason
+
+
+def test_stream_when_debug_mode_then_read_only_and_orders_still_denied(
+    fake: StreamingFakeBybit, tmp_path: Path
+) -> None:
+    """Scenario 4 for the WebSocket path: the stream has no order entry, so debug mode's gate stays
+    the only way out; the socket carries nothing but auth, subscribe and ping."""
+    rig = fault_rig(fake, tmp_path, debug=True)
+
+    async def scenario() -> OrderStatus:
+        await connected(rig)
+        order = await rig.kernel.submit(limit(coid="dbg-1"))
+        await rig.kernel.stop()
+        return order.status
+
+    assert run(scenario()) is OrderStatus.DENIED
+    assert set(fake.ws.ops) <= {"auth", "subscribe", "ping"}
+    assert fake.mutating_requests() == []

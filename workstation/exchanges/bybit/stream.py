@@ -122,7 +122,7 @@ class BybitPrivateStream:
     async def _supervise(self, sink: AccountStreamSink) -> None:
         """Connect, run, reconnect: only cancellation (stop) or a hard stop ends this loop."""
         failures = 0
-        while True:
+        while self.guard is None or self.guard.halted_reason is None:
             reason = ""
             try:
                 await self._session(sink)
@@ -149,7 +149,7 @@ class BybitPrivateStream:
             log.warning("private stream %s down: %s", self.venue, reason)
             await self._notify(sink.stream_disconnected(reason))
             if self.guard is not None and self.guard.halted_reason is not None:
-                return  # hard stop: nothing more goes to this venue
+                break  # hard stop: nothing more goes to this venue
             await asyncio.sleep(self._backoff(failures))
             failures += 1
 
