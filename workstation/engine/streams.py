@@ -43,7 +43,7 @@ class StreamBridge:
         self.resyncs = 0
         self.last_resync: ReconcileReport | None = None
         self._resync_lock = asyncio.Lock()
-        self._resync_task: asyncio.Task[None] | None = None
+        self._resyncs: set[asyncio.Task[ReconcileReport | None]] = set()
         self._poller: asyncio.Task[None] | None = None
         self._was_connected: bool | None = None
         self._stopped = False
@@ -65,19 +65,22 @@ class StreamBridge:
         self._stopped = True
         self._kernel.bus.unsubscribe(VenueHalted, self._on_halted)
         await self.stream.stop()
-        for task in (self._poller, self._resync_task):
+        for task in [self._poller, *self._resyncs]:
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-        self._poller = self._resync_task = None
+        self._poller = None
+        self._resyncs.clear()
 
     # --- AccountStreamSink --------------------------------------------------------------------
     async def stream_connected(self) -> None:
         self._stop_polling()
         self._status(True, "private stream connected; resyncing over REST")
         # In a task: the stream must keep reading (and pinging) while REST catches up.
-        self._resync_task = asyncio.create_task(self.resync(reconnect=True), name=f"resync-{self.stream.venue}")
+        task = asyncio.create_task(self.resync(reconnect=True), name=f"resync-{self.stream.venue}")
+        self._resyncs.add(task)
+        task.add_done_callback(self._resyncs.discard)
 
     async def stream_disconnected(self, reason: str) -> None:
         if self._stopped:
