@@ -56,7 +56,8 @@ def test_fill_when_stream_connected_then_applied_from_the_stream_and_wallet_read
         order = await rig.kernel.submit(limit(qty="0.01", price="30000"))
         executions_before = len(fake.requests_to(EXECUTIONS))
         fake.fill_order(order.client_order_id, "30000", "0.01")
-        assert await eventually(lambda: rig.kernel.oms.order(order.client_order_id).status is OrderStatus.FILLED)
+        assert await eventually(lambda: rig.kernel.oms.fills.filled(order.client_order_id)[0] == Decimal("0.01"))
+        assert rig.kernel.oms.order(order.client_order_id).status is OrderStatus.FILLED
         assert len(fake.requests_to(EXECUTIONS)) == executions_before, "the fill came from the stream, not REST"
         usdt = fake.exchange.wallets["UNIFIED"]["USDT"]
         assert await eventually(
@@ -107,7 +108,8 @@ def test_stream_when_handler_raises_then_alert_reconnect_and_resync_recovers_the
         fake.fill_order(order.client_order_id, "30000", "0.02")
         assert await eventually(lambda: rig.log.of(StreamAlert), timeout_s=3)
         assert await eventually(lambda: bridge.connected and fake.ws.connections == 2, timeout_s=5)
-        assert await eventually(lambda: rig.kernel.oms.order(order.client_order_id).filled_qty == Decimal("0.02"))
+        # The order topic alone already says 0.02 filled; wait for the execution itself.
+        assert await eventually(lambda: rig.kernel.oms.fills.filled(order.client_order_id)[0] == Decimal("0.02"))
         await rig.kernel.stop()
 
     run(scenario())
@@ -125,7 +127,7 @@ def test_stream_when_duplicate_and_out_of_order_messages_then_applied_once_and_s
         coid = order.client_order_id
         fake.fill_order(coid, "30000", "0.01")
         fake.fill_order(coid, "30000", "0.02")
-        assert await eventually(lambda: rig.kernel.oms.order(coid).status is OrderStatus.FILLED)
+        assert await eventually(lambda: rig.kernel.oms.fills.filled(coid)[0] == Decimal("0.03"))
         filled = exchange_orders(fake)[coid]
         partial = dict(filled, orderStatus="PartiallyFilled", cumExecQty="0.01", leavesQty="0.02")
         execution = next(e for e in fake.exchange.executions if e["orderLinkId"] == coid)
