@@ -2,18 +2,54 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from workstation import APP_NAME, __version__
-from workstation.commands import backtest, config_cmd, data, graduation, headless, keys, kill_switch, risk
-from workstation.commands import discover as discover_cmd
+from workstation.commands import config_cmd, keys, kill_switch
 from workstation.commands.common import GlobalOptions, options
 from workstation.commands.doctor import doctor
 
+# Commands whose modules pull in heavy libraries (pandas, numba, scikit-learn, FastAPI) are
+# imported only when invoked, so `workstation keys list` does not pay for `discover`.
+LAZY_GROUPS = {
+    "data": "workstation.commands.data",
+    "backtest": "workstation.commands.backtest",
+    "headless": "workstation.commands.headless",
+    "risk": "workstation.commands.risk",
+    "graduation": "workstation.commands.graduation",
+}
+LAZY_COMMANDS = {
+    "discover": ("workstation.commands.discover", "discover"),
+    "regimes": ("workstation.commands.discover", "regimes"),
+    "correlations": ("workstation.commands.discover", "correlations"),
+}
+
+
+class LazyGroup(TyperGroup):
+    def list_commands(self, ctx: Any) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_GROUPS, *LAZY_COMMANDS})
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name in LAZY_GROUPS:
+            command = typer.main.get_command(importlib.import_module(LAZY_GROUPS[cmd_name]).app)
+        elif cmd_name in LAZY_COMMANDS:
+            module, function = LAZY_COMMANDS[cmd_name]
+            single = typer.Typer()
+            single.command(cmd_name)(getattr(importlib.import_module(module), function))
+            command = typer.main.get_command(single)
+        else:
+            return super().get_command(ctx, cmd_name)
+        command.name = cmd_name
+        return command
+
+
 app = typer.Typer(
+    cls=LazyGroup,
     name="workstation",
     help=f"{APP_NAME}: a trading workstation that is safe by default. With no command, opens the desktop app.",
     invoke_without_command=True,
@@ -24,15 +60,7 @@ app = typer.Typer(
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(keys.app, name="keys")
 app.add_typer(kill_switch.app, name="kill-switch")
-app.add_typer(data.app, name="data")
-app.add_typer(headless.app, name="headless")
-app.add_typer(backtest.app, name="backtest")
-app.add_typer(risk.app, name="risk")
-app.add_typer(graduation.app, name="graduation")
 app.command("doctor")(doctor)
-app.command("discover")(discover_cmd.discover)
-app.command("regimes")(discover_cmd.regimes)
-app.command("correlations")(discover_cmd.correlations)
 
 
 def _version(value: bool) -> None:
