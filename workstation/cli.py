@@ -105,16 +105,37 @@ def gui(
     ] = None,
     panel: Annotated[
         str | None,
-        typer.Option("--panel", help="With --screenshot: save only this panel (chart, Positions, Orders, Log, ...)."),
+        typer.Option("--panel", help="With --screenshot: save only this panel (chart, Positions, Risk, Log, ...)."),
+    ] = None,
+    remote: Annotated[
+        str | None,
+        typer.Option(
+            "--remote",
+            metavar="URL",
+            help="Attach to a headless engine; its token comes from the keyring (`workstation keys set-token URL`).",
+        ),
     ] = None,
 ) -> None:
     """Open the desktop workstation."""
     if panel is not None and screenshot is None:
         raise typer.BadParameter("--panel needs --screenshot", param_hint="--panel")
     rt = options(ctx).runtime()
+    attach = None
+    if remote is not None:
+        from workstation.commands.common import fail
+        from workstation.commands.keys import remote_key, remote_token
+        from workstation.core.errors import SecretsError
+
+        try:
+            token = remote_token(remote)
+        except SecretsError as exc:
+            fail(f"error: {exc}")
+        if not token:
+            fail(f"no API token stored for {remote_key(remote)}: run `workstation keys set-token {remote_key(remote)}`")
+        attach = (remote_key(remote), token)
     from workstation.ui.app import run_gui
 
-    raise typer.Exit(run_gui(rt, screenshot=screenshot, panel=panel))
+    raise typer.Exit(run_gui(rt, screenshot=screenshot, panel=panel, remote=attach))
 
 
 @app.command("qt-probe", hidden=True)

@@ -22,7 +22,10 @@ def qloop(qapp) -> Iterator[asyncio.AbstractEventLoop]:
     yield loop
     for task in asyncio.all_tasks(loop):
         task.cancel()
-    loop.stop()
+    # Not loop.stop(): with already_running it calls QApplication.exit() outside exec(), which
+    # leaves Qt's quit flag set for the rest of the session, so every later QEventLoop.exec()
+    # (qtbot.waitSignal) returns at once and timers stop firing. Mark it stopped instead.
+    loop._QEventLoop__is_running = False  # type: ignore[attr-defined]
     loop.close()
     # already_running=True marked it as the thread's running loop and nothing unmarks it: without
     # this, every later asyncio.run() in the session fails with "called from a running event loop".

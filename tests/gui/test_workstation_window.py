@@ -18,7 +18,7 @@ from workstation.runtime import build_runtime
 from workstation.ui.candles_item import DOWN_COLOR, UP_COLOR
 from workstation.ui.main_window import MainWindow
 
-DOCKS = ["Positions", "Orders", "Balances", "Log"]
+DOCKS = ["Positions", "Orders", "Trades", "Balances", "Graduation", "Backtest Lab", "Log", "Risk"]
 
 
 def open_window(qtbot: QtBot, home: Path, loop=None) -> MainWindow:
@@ -92,7 +92,7 @@ def test_status_bar_when_running_on_qasync_then_lag_cpu_memory_update(qtbot: QtB
     assert re.fullmatch(r"CPU: \d+%", window.status.cpu.text())
     megabytes = int(re.fullmatch(r"Memory: ([\d,]+) MB", window.status.memory.text()).group(1).replace(",", ""))
     assert 20 < megabytes < 4000
-    assert "none connected" in window.status.venues.text()
+    qtbot.waitUntil(lambda: window.status.venues.text() == "Venues: paper: no venue", timeout=5000)
     qtbot.waitUntil(lambda: "2024-12-31" in window.status.data.text(), timeout=20_000)
 
 

@@ -85,3 +85,68 @@ def delete_key(
     if not removed:
         fail(f"no API key stored in the keyring for {chosen.value}")
     out_console.print(f"deleted the API key for {chosen.value}", markup=False)
+
+
+# --- remote engine tokens (for `workstation gui --remote URL`) -------------------------------
+
+REMOTE_TOKEN_SERVICE = "open-alpha-workstation-remote"
+
+
+def remote_key(url: str) -> str:
+    return url.strip().rstrip("/")
+
+
+def store_remote_token(url: str, token: str) -> None:
+    """Keep the API token for a headless engine in the OS keyring (never in a file)."""
+    from workstation.secrets.backends import default_backend, resolve_backend
+
+    if not token.strip():
+        raise SecretsError("the token is empty")
+    register_secret(token)
+    backend = resolve_backend(default_backend())
+    failure = None
+    try:
+        backend.set_password(REMOTE_TOKEN_SERVICE, remote_key(url), token.strip())
+    except Exception as exc:  # backends differ (DBus, Keychain, WinCred): report, never echo the token
+        failure = type(exc).__name__
+    if failure is not None:
+        raise SecretsError(f"could not store the token for {remote_key(url)} in the keyring ({failure})")
+
+
+def remote_token(url: str) -> str | None:
+    from workstation.secrets.backends import default_backend, resolve_backend
+
+    backend = resolve_backend(default_backend())
+    token = backend.get_password(REMOTE_TOKEN_SERVICE, remote_key(url))
+    if token:
+        register_secret(token)
+    return token
+
+
+@app.command("set-token")
+def set_token(
+    url: Annotated[str, typer.Argument(help="The headless engine, e.g. https://droplet.example:443")],
+) -> None:
+    """Store the API token `workstation gui --remote URL` uses (typed without echo, kept in the keyring)."""
+    token = typer.prompt(f"API token for {remote_key(url)}", hide_input=True).strip()
+    try:
+        store_remote_token(url, token)
+    except SecretsError as exc:
+        fail(f"error: {exc}")
+    out_console.print(f"stored the API token for {remote_key(url)} in the OS keyring", markup=False)
+
+
+@app.command("delete-token")
+def delete_token(url: Annotated[str, typer.Argument(help="The headless engine URL")]) -> None:
+    """Forget the API token stored for URL."""
+    from keyring.errors import PasswordDeleteError
+
+    from workstation.secrets.backends import default_backend, resolve_backend
+
+    try:
+        resolve_backend(default_backend()).delete_password(REMOTE_TOKEN_SERVICE, remote_key(url))
+    except PasswordDeleteError:
+        fail(f"no API token stored for {remote_key(url)}")
+    except SecretsError as exc:
+        fail(f"error: {exc}")
+    out_console.print(f"deleted the API token for {remote_key(url)}", markup=False)

@@ -25,9 +25,11 @@ def run_gui(
     screenshot: Path | None = None,
     panel: str | None = None,
     screenshot_delay_ms: int = SCREENSHOT_SETTLE_MS,
+    remote: tuple[str, str] | None = None,
 ) -> int:
     """Run until the window closes. With `screenshot`, wait for the chart's first data, save the
-    window (or the dock titled `panel`, or the chart for "chart") to that PNG and exit 0."""
+    window (or the dock titled `panel`, or the chart for "chart") to that PNG and exit 0.
+    `remote` (URL, token) attaches the panels to a headless engine instead of this process's."""
     if screenshot is not None and not os.environ.get("DISPLAY") and sys.platform.startswith("linux"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     import qasync
@@ -43,7 +45,12 @@ def run_gui(
     apply_theme(app)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
-    window = MainWindow(runtime, loop)
+    engine = None
+    if remote is not None:
+        from workstation.ui.engine_link import RemoteEngine
+
+        engine = RemoteEngine(*remote)
+    window = MainWindow(runtime, loop, engine)
     window.show()
     closed = asyncio.Event()
     app.lastWindowClosed.connect(closed.set)

@@ -11,9 +11,17 @@ from workstation.ui.theme import ACCENT, VENUE_BADGE
 
 class EnvironmentBadge(QLabel):
     def __init__(self, venue: Venue, parent: QWidget | None = None) -> None:
-        text, background, foreground = VENUE_BADGE[venue]
-        super().__init__(text, parent)
+        super().__init__(parent)
         self.setObjectName("environmentBadge")
+        self.set_venue(venue)
+
+    def set_venue(self, venue: Venue | str) -> None:
+        try:
+            venue = Venue(venue)
+        except ValueError:
+            return
+        text, background, foreground = VENUE_BADGE[venue]
+        self.setText(text)
         weight = "900" if venue.is_real_money else "700"
         self.setStyleSheet(
             f"background: {background}; color: {foreground}; font-weight: {weight}; padding: 3px 10px;"

@@ -7,18 +7,25 @@ import logging
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMenuBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMenuBar, QScrollArea, QVBoxLayout, QWidget
 
 from workstation import APP_NAME, __version__
 from workstation.core.events import DebugModeChanged, DebugSessionExpired, TradingStateChanged
 from workstation.runtime import Runtime
 from workstation.safety.session import format_countdown
 from workstation.ui.banner import DebugBanner, EnvironmentBadge
+from workstation.ui.controls import ControlBar
+from workstation.ui.engine_link import EngineLink
+from workstation.ui.engine_model import EngineModel, spawn
+from workstation.ui.fx import Converter
 from workstation.ui.log_panel import LogPanel
-from workstation.ui.panels.account import balances_table, orders_table, positions_table
+from workstation.ui.panels.account import BalancesPanel, orders_table, positions_table, trades_table
+from workstation.ui.panels.backtest_lab import BacktestLab
 from workstation.ui.panels.chart import ChartPanel
+from workstation.ui.panels.graduation import GraduationPanel
+from workstation.ui.panels.risk import RiskPanel
 from workstation.ui.status import StatusReadings
-from workstation.ui.store_worker import StoreWorker
+from workstation.ui.store_worker import SeriesKey, StoreWorker
 
 log = logging.getLogger(__name__)
 
@@ -26,9 +33,17 @@ log = logging.getLogger(__name__)
 class MainWindow(QMainWindow):
     session_expired = Signal(str)
 
-    def __init__(self, runtime: Runtime, loop: asyncio.AbstractEventLoop | None = None) -> None:
+    def __init__(
+        self, runtime: Runtime, loop: asyncio.AbstractEventLoop | None = None, engine: EngineLink | None = None
+    ) -> None:
         super().__init__()
         self.runtime = runtime
+        if engine is None:
+            from workstation.ui.local_engine import LocalEngine
+
+            engine = LocalEngine(runtime, self)
+        self.engine = engine
+        self.model = EngineModel(engine, self)
         self.setWindowTitle(f"{APP_NAME} {__version__}")
         self.resize(1280, 800)
         self._settings = QSettings(str(runtime.home / "ui.ini"), QSettings.Format.IniFormat)
@@ -45,25 +60,57 @@ class MainWindow(QMainWindow):
         self.setMenuWidget(top)  # above every dock: cannot be docked away or closed
         menu_bar.setCornerWidget(self.badge, Qt.Corner.TopRightCorner)
 
+        file_menu = menu_bar.addMenu("&File")
+        file_menu.addAction("&Settings…", self.open_settings)
+        file_menu.addAction("&Quit", self.close)
         self.view_menu = menu_bar.addMenu("&View")
         self.store_worker = StoreWorker(runtime.home / "candles.db", self)
         self.chart = ChartPanel(self.store_worker, self._settings)
         self.chart.setObjectName("chart")
         self.setCentralWidget(self.chart)  # the one panel that is always there
 
-        bottom = Qt.DockWidgetArea.BottomDockWidgetArea
+        self.controls = ControlBar(engine)
+        toolbar = self.addToolBar("Controls")
+        toolbar.setObjectName("controls")
+        toolbar.setMovable(False)
+        toolbar.addWidget(self.controls)
+
+        bottom, right = Qt.DockWidgetArea.BottomDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
         self.positions = positions_table()
         self.orders = orders_table()
-        self.balances = balances_table()
+        self.trades = trades_table()
+        self.balances_panel = BalancesPanel(Converter(runtime.settings.risk.growth))
+        self.balances = self.balances_panel.table
+        self.risk_panel = RiskPanel()
+        self.graduation_panel = GraduationPanel(engine)
+        self.lab = BacktestLab(self.store_worker)
         self.log_panel = LogPanel()
         self.positions_dock = self._add_dock("Positions", self.positions, bottom)
         self.orders_dock = self._add_dock("Orders", self.orders, bottom)
-        self.balances_dock = self._add_dock("Balances", self.balances, bottom)
+        self.trades_dock = self._add_dock("Trades", self.trades, bottom)
+        self.balances_dock = self._add_dock("Balances", self.balances_panel, bottom)
+        self.graduation_dock = self._add_dock("Graduation", self.graduation_panel, bottom)
+        self.lab_dock = self._add_dock("Backtest Lab", self.lab, bottom)
         self.log_dock = self._add_dock("Log", self.log_panel, bottom)
-        for dock in (self.orders_dock, self.balances_dock, self.log_dock):
+        risk_scroll = QScrollArea()  # a narrow dock scrolls instead of widening the window
+        risk_scroll.setWidget(self.risk_panel)
+        risk_scroll.setWidgetResizable(True)
+        risk_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        risk_scroll.setMinimumWidth(330)
+        risk_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.risk_dock = self._add_dock("Risk", risk_scroll, right)
+        for dock in (
+            self.orders_dock,
+            self.trades_dock,
+            self.balances_dock,
+            self.graduation_dock,
+            self.lab_dock,
+            self.log_dock,
+        ):
             self.tabifyDockWidget(self.positions_dock, dock)
         self.positions_dock.raise_()
-        self.resizeDocks([self.positions_dock], [210], Qt.Orientation.Vertical)
+        self.resizeDocks([self.positions_dock], [250], Qt.Orientation.Vertical)
+        self.resizeDocks([self.risk_dock], [330], Qt.Orientation.Horizontal)
         logging.getLogger().addHandler(self.log_panel.handler)
         self.view_menu.addSeparator()
         self.view_menu.addAction("Reset layout", self.reset_layout)
@@ -73,8 +120,10 @@ class MainWindow(QMainWindow):
         self._show_trading_state()
         self.status = StatusReadings(self.statusBar(), loop)
         self.chart.data_updated.connect(self.status.show_data_update)
+        self._wire_engine()
 
         self.banner.set_active(runtime.debug_switch.enabled)
+        self._pending_markers: list = []
         runtime.bus.subscribe(DebugModeChanged, self._on_debug_mode)
         runtime.bus.subscribe(TradingStateChanged, self._on_trading_state)
         self._session_timer = QTimer(self)
@@ -86,6 +135,63 @@ class MainWindow(QMainWindow):
         self._restore_layout()
         self.status.start()
         self.chart.start()
+        self.lab.load_catalog()  # queued behind the chart's first read (which imports the sample)
+        if loop is not None:
+            self.model.start(loop)
+
+    def _wire_engine(self) -> None:
+        m = self.model
+        m.positions.connect(self.positions.model.set_rows)
+        m.orders.connect(self.orders.model.set_rows)
+        m.trades.connect(self.trades.model.set_rows)
+        m.balances.connect(self.balances_panel.show_balances)
+        m.risk.connect(self.risk_panel.show_risk)
+        m.risk.connect(lambda r: self._on_remote_debug(bool(r.get("debug_mode"))))
+        m.graduation.connect(self.graduation_panel.show_queue)
+        m.health.connect(self._on_health)
+        m.failed.connect(lambda text: self.statusBar().showMessage(f"Engine: {text}", 10_000))
+        self.engine.event.connect(self.risk_panel.on_event)
+        self.engine.connection.connect(self.status.show_connection)
+        self.controls.outcome.connect(lambda text, ok: self.statusBar().showMessage(text, 15_000))
+        self.controls.acted.connect(self.model.refresh)
+        self.graduation_panel.outcome.connect(lambda text, ok: self.statusBar().showMessage(text, 15_000))
+        self.lab.finished.connect(self._show_lab_trades)
+        self.graduation_panel.set_debug_mode(self.runtime.debug_switch.enabled)
+
+    def _on_health(self, health: dict) -> None:
+        if self.engine.remote:
+            self.badge.set_venue(str(health.get("venue", "")))
+        self._on_remote_debug(bool(health.get("debug_mode")))
+
+    def _on_remote_debug(self, engine_debug: bool) -> None:
+        """The banner and the approval lock follow the engine too: on if either side is in debug mode."""
+        on = engine_debug or self.runtime.debug_switch.enabled
+        self.banner.set_active(on)
+        self.graduation_panel.set_debug_mode(on)
+
+    def _show_lab_trades(self, result: object) -> None:
+        request = result.request  # type: ignore[attr-defined]
+        key = SeriesKey(request.venue, request.symbol)
+        current = self.chart.data
+        if current is not None and (current.key != key or current.interval != request.interval):
+            self.chart.loaded.connect(self._markers_after_load)
+            self._pending_markers = result.markers  # type: ignore[attr-defined]
+            try:
+                self.chart.set_series(key, request.interval)
+            except ValueError:
+                pass
+            return
+        self.chart.show_trades(result.markers)  # type: ignore[attr-defined]
+
+    def _markers_after_load(self, _: object) -> None:
+        self.chart.loaded.disconnect(self._markers_after_load)
+        self.chart.show_trades(self._pending_markers)
+
+    def open_settings(self) -> None:
+        from workstation.ui.settings_dialog import SettingsDialog
+
+        self.settings_dialog = SettingsDialog(self.runtime, self)
+        self.settings_dialog.open()
 
     def _add_dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -147,6 +253,9 @@ class MainWindow(QMainWindow):
         self._settings.sync()
         logging.getLogger().removeHandler(self.log_panel.handler)
         self.status.stop()
+        self.lab.shutdown()
+        if self.model.started:
+            spawn(self.model.stop())
         self.store_worker.shutdown()
         super().closeEvent(event)
 

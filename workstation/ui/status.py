@@ -81,6 +81,7 @@ class StatusReadings(QObject):
         self.memory = QLabel("Memory: -")
         for label in (self.venues, self.data, self.lag, self.cpu, self.memory):
             bar.addPermanentWidget(label)
+        self.connections: dict[str, str] = {}
         self._process = psutil.Process()
         self._process.cpu_percent(None)  # first call primes the counter
         self.lag_monitor = LoopLagMonitor(loop, self)
@@ -106,6 +107,14 @@ class StatusReadings(QObject):
         rss = self._process.memory_info().rss
         self.cpu.setText(f"CPU: {cpu:.0f}%")
         self.memory.setText(f"Memory: {rss / 2**20:,.0f} MB")
+
+    def show_connection(self, name: str, state: str) -> None:
+        """One entry per venue (or remote engine): 'paper: no venue', 'http://...: connected'."""
+        self.connections[name] = state
+        shown = ", ".join(f"{n}: {s}" for n, s in sorted(self.connections.items()))
+        self.venues.setText(f"Venues: {shown}")
+        ok = all(s == "connected" for s in self.connections.values())
+        self.venues.setStyleSheet("" if ok else "color: #f0b429;")
 
     def show_data_update(self, last_bar_ms: int) -> None:
         now = time.strftime("%H:%M:%S UTC", time.gmtime())

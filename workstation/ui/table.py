@@ -53,6 +53,8 @@ class Column:
     numeric: bool = False  # right-aligned, sorts by value
 
     def value(self, row: object) -> Any:
+        if isinstance(row, dict):  # engine rows arrive as the API's JSON
+            return row.get(self.key)
         return getattr(row, self.key, None)
 
 

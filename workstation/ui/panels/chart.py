@@ -4,6 +4,7 @@ interval pickers filled from the candle store. Store reads run on the StoreWorke
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
@@ -15,6 +16,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -68,6 +70,9 @@ class ChartPanel(QWidget):
         self.busy.setTextVisible(False)
         self.status = QLabel("Opening the candle store…")
         self.status.setStyleSheet(f"color: {MUTED};")
+        # Long texts must not set the window's minimum width: they are cut instead.
+        for label in (self.status, self.readout):
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
 
         bar = QHBoxLayout()
         bar.setContentsMargins(4, 2, 4, 2)
@@ -112,6 +117,9 @@ class ChartPanel(QWidget):
             plot.addItem(line, ignoreBounds=True)
         self.volume_plot.addItem(self.volume_vline, ignoreBounds=True)
         self._show_crosshair(False)
+        self.trade_markers = pg.ScatterPlotItem(pxMode=True)
+        self.trade_markers.setZValue(20)
+        self.price_plot.addItem(self.trade_markers, ignoreBounds=True)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -284,6 +292,29 @@ class ChartPanel(QWidget):
         self.price_plot.vb.setYRange(lo - pad, hi + pad, padding=0)
         top = self.volume.max_volume(x0, x1)
         self.volume_plot.vb.setYRange(0, (top or 1.0) * 1.1, padding=0)
+
+    # ---- trade markers ------------------------------------------------------------------------
+
+    def show_trades(self, markers: list[dict[str, Any]]) -> None:
+        """Entries (triangles: up long, down short) and exits (crosses) at their bar and price."""
+        half = self.candles.bar_width / 2 if len(self.candles.x) else 0.0
+        spots = []
+        for m in markers:
+            long = m["side"] > 0
+            if m["kind"] == "entry":
+                symbol, color = ("t1" if long else "t"), (UP_COLOR if long else DOWN_COLOR)
+            else:
+                symbol, color = "x", TEXT
+            spots.append(
+                {
+                    "pos": (m["ts"] / 1000.0 + half, m["price"]),
+                    "symbol": symbol,
+                    "size": 11,
+                    "brush": pg.mkBrush(color),
+                    "pen": pg.mkPen("#000000", width=1),
+                }
+            )
+        self.trade_markers.setData(spots)
 
     # ---- crosshair ---------------------------------------------------------------------------
 
