@@ -35,30 +35,40 @@ from workstation.ui.theme import MUTED
 
 log = logging.getLogger(__name__)
 
-USER_LAYER = "default.yaml"  # <home>/config/default.yaml shadows the shipped defaults
 INVALID = "configuration invalid: nothing was changed"  # the CLI's closing line
-TEMPLATE = (
-    "# Your settings, layered over the shipped config/default.yaml. For example:\n# risk:\n#   max_drawdown: 0.1\n"
-)
+TEMPLATE = "# Your settings, layered over every shipped config file. For example:\n# risk:\n#   max_drawdown: 0.1\n"
+
+
+def user_layer(runtime: Runtime) -> str:
+    """The user's shadow of the last named shipped layer (environment, else profile, else
+    defaults): <home>/config/environments/development.yaml by default. Anything set there wins
+    over every shipped file but debug.yaml, so an edit always takes effect."""
+    s = runtime.settings
+    if s.environment is not None:
+        return f"environments/{s.environment.value}.yaml"
+    return f"{s.profile}.yaml" if s.profile else "default.yaml"
 
 
 def validate_user_layer(runtime: Runtime, text: str) -> list[str]:
-    """Problems the CLI would print for <home>/config/default.yaml holding `text` (empty: valid).
-    The text is checked in a copy of the user's config directory; paths are reported as the real one."""
-    real = runtime.user_config_dir / USER_LAYER
+    """Problems the CLI would print if the user's layer held `text` (empty: valid). The text is
+    checked in a copy of the user's config directory; paths are reported as the real one."""
+    relative = user_layer(runtime)
+    real = runtime.user_config_dir / relative
     with tempfile.TemporaryDirectory(prefix="config-check-") as tmp:
         copy = Path(tmp) / "config"
         if runtime.user_config_dir.exists():
             shutil.copytree(runtime.user_config_dir, copy)
-        copy.mkdir(exist_ok=True)
-        (copy / USER_LAYER).write_text(text, encoding="utf-8")
+        (copy / relative).parent.mkdir(parents=True, exist_ok=True)
+        (copy / relative).write_text(text, encoding="utf-8")
         sources = config_sources(runtime.home, None, ())
         sources = type(sources)(config_dir=sources.config_dir, user_config_dir=copy)
         try:
             load_settings(sources)
         except ConfigError as exc:
-            return [line.replace(shown(copy / USER_LAYER), shown(real)).replace(str(copy), str(real.parent))
-                    for line in exc.problems]  # fmt: skip
+            return [
+                line.replace(shown(copy / relative), shown(real)).replace(str(copy), str(runtime.user_config_dir))
+                for line in exc.problems
+            ]
     return []
 
 
@@ -174,7 +184,7 @@ class SettingsDialog(QDialog):
     # --- config -------------------------------------------------------------------------------
     def _config_tab(self) -> QWidget:
         page = QWidget()
-        self.config_path = self.runtime.user_config_dir / USER_LAYER
+        self.config_path = self.runtime.user_config_dir / user_layer(self.runtime)
         self.config_edit = QPlainTextEdit()
         self.config_edit.setObjectName("configEditor")
         text = self.config_path.read_text(encoding="utf-8") if self.config_path.exists() else TEMPLATE
