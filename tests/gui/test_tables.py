@@ -72,3 +72,30 @@ def test_account_panels_when_no_engine_then_they_say_no_venue_is_connected(qtbot
         qtbot.addWidget(table)
         assert table.model.rowCount() == 0
         assert "No venue connected" in table.empty_label.text() and word in table.empty_label.text()
+
+
+def test_balances_when_rate_configured_then_total_in_aud_and_when_not_then_it_says_so(qtbot: QtBot, qloop) -> None:
+    import datetime as dt
+
+    from workstation.settings.models import FixedRateSettings, GrowthSettings
+    from workstation.ui.fx import Converter
+    from workstation.ui.panels.account import BalancesPanel
+
+    venues = [
+        {"venue": "paper", "connected": True, "balances": [{"coin": "USDT", "total": "1000", "available": "900"}]},
+        {"venue": "bybit-testnet", "connected": True, "balances": [{"coin": "USDT", "total": "500", "available": "5"}]},
+    ]
+    rate = FixedRateSettings(kind="fixed", rate=1.5, as_of=dt.date.today(), max_age_days=30)
+    panel = BalancesPanel(Converter(GrowthSettings(rate=rate)))
+    qtbot.addWidget(panel)
+    panel.show_balances(venues)
+    assert panel.table.model.rowCount() == 2
+    qtbot.waitUntil(lambda: "AUD" in panel.total.text(), timeout=5000)
+    assert panel.total.text() == "Total: 1,500.00 USDT  (paper 1,000.00, bybit-testnet 500.00)  ·  2,250.00 AUD"
+
+    unconfigured = BalancesPanel(Converter(GrowthSettings()))
+    qtbot.addWidget(unconfigured)
+    unconfigured.show_balances(venues)
+    qtbot.waitUntil(lambda: "AUD" in unconfigured.total.text(), timeout=5000)
+    assert unconfigured.total.text().endswith("AUD: no rate")
+    assert "never assumed to be 1:1" in unconfigured.note.text()

@@ -33,7 +33,7 @@ def run_gui(
     if screenshot is not None and not os.environ.get("DISPLAY") and sys.platform.startswith("linux"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     import qasync
-    from PySide6.QtCore import QTimer
+    from PySide6.QtCore import Qt, QTimer
     from PySide6.QtWidgets import QApplication, QWidget
 
     from workstation.ui.main_window import MainWindow
@@ -57,6 +57,7 @@ def run_gui(
     result = {"code": 0}
 
     if screenshot is not None:
+        window.save_layout = False  # a screenshot's floated panel must not become the user's layout
 
         def target() -> QWidget:
             if panel is None:
@@ -65,11 +66,22 @@ def run_gui(
                 return window.chart
             for dock in window.docks():
                 if dock.windowTitle().lower() == panel.lower():
-                    dock.show()
-                    dock.raise_()
                     return dock
             log.error("no panel named %r; saving the whole window", panel)
             return window
+
+        def prepare() -> None:
+            if window.model.started and window.model.loads == 0:  # engine panels still empty: wait
+                window.model.loaded.connect(prepare, Qt.ConnectionType.SingleShotConnection)
+                return
+            shown = target()
+            if shown is not window and shown is not window.chart:
+                # Floated at a readable size: tabbed at the bottom a panel gets a strip 200 px high.
+                shown.setFloating(True)
+                shown.resize(1200, 560)
+                shown.show()
+                shown.raise_()
+            QTimer.singleShot(screenshot_delay_ms, shoot)
 
         def shoot() -> None:
             if shot_taken:
@@ -89,8 +101,8 @@ def run_gui(
                 shoot()
 
         shot_taken: list[bool] = []
-        window.chart.loaded.connect(lambda _: QTimer.singleShot(screenshot_delay_ms, shoot))
-        window.chart.worker.failed.connect(lambda _: QTimer.singleShot(screenshot_delay_ms, shoot))
+        window.chart.loaded.connect(lambda _: prepare())
+        window.chart.worker.failed.connect(lambda _: prepare())
         QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, on_timeout)
 
     log.info("workstation window open (debug mode %s)", "ON" if runtime.debug_switch.enabled else "OFF")

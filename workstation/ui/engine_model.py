@@ -64,6 +64,7 @@ class EngineModel(QObject):
     graduation = Signal(object)
     health = Signal(object)
     failed = Signal(str)  # a read failed (engine unreachable, token refused)
+    loaded = Signal()  # one round of reads delivered (the first one makes a screenshot worth taking)
 
     def __init__(self, link: EngineLink, parent: QObject | None = None, poll_s: float = POLL_S) -> None:
         super().__init__(parent)
@@ -73,6 +74,7 @@ class EngineModel(QObject):
         self._task: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
         self._dirty: set[str] = set()
+        self.loads = 0
         link.event.connect(self._on_event)
 
     @property
@@ -150,3 +152,5 @@ class EngineModel(QObject):
             if not isinstance(first, EngineError):
                 log.error("engine read failed", exc_info=first)
             self.failed.emit(str(first))
+        self.loads += 1
+        self.loaded.emit()

@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 class MainWindow(QMainWindow):
     session_expired = Signal(str)
+    save_layout = True
 
     def __init__(
         self, runtime: Runtime, loop: asyncio.AbstractEventLoop | None = None, engine: EngineLink | None = None
@@ -248,9 +249,10 @@ class MainWindow(QMainWindow):
         return self.findChildren(QDockWidget)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        self._settings.setValue("geometry", self.saveGeometry())
-        self._settings.setValue("state", self.saveState())
-        self._settings.sync()
+        if self.save_layout:
+            self._settings.setValue("geometry", self.saveGeometry())
+            self._settings.setValue("state", self.saveState())
+            self._settings.sync()
         logging.getLogger().removeHandler(self.log_panel.handler)
         self.status.stop()
         self.lab.shutdown()

@@ -184,3 +184,5 @@ class RecordTable(QWidget):
         self.empty_label.setHidden(not empty)
         # When empty, keep only the header in view so the columns still say what will appear.
         self.view.setMaximumHeight(self.view.horizontalHeader().sizeHint().height() + 4 if empty else 16777215)
+        policy = Qt.ScrollBarPolicy.ScrollBarAlwaysOff if empty else Qt.ScrollBarPolicy.ScrollBarAsNeeded
+        self.view.setHorizontalScrollBarPolicy(policy)  # a scroll bar would cover the lone header

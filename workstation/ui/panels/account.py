@@ -140,7 +140,10 @@ class BalancesPanel(QWidget):
             for v in venues
             if v.get("connected")
         )
-        head = f"Total: {total:,.2f} {account}" + (f"  ({per_venue})" if per_venue else "")
+        if not any(v.get("connected") for v in venues):
+            head = f"Total: - {account} (no venue connected)"
+        else:
+            head = f"Total: {total:,.2f} {account}" + (f"  ({per_venue})" if per_venue else "")
         if others:
             head += f"  · not converted: {', '.join(others)}"
         self.total.setText(head)

@@ -184,7 +184,8 @@ class GraduationPanel(QWidget):
             bar.setMaximumHeight(14)
             bar.setFormat("met" if crit["met"] else f"{crit['fraction']:.0%}")
             self.criteria_box.addWidget(QLabel(crit["name"]), row, 0)
-            self.criteria_box.addWidget(QLabel(f"{_num(crit['value'], pct)} / {_num(crit['bound'], pct)}"), row, 1)
+            value = f"{crit['value']:.1f}" if crit["name"] == "days in stage" else _num(crit["value"], pct)
+            self.criteria_box.addWidget(QLabel(f"{value} / {_num(crit['bound'], pct)}"), row, 1)
             self.criteria_box.addWidget(bar, row, 2)
 
     # --- approval -----------------------------------------------------------------------------
