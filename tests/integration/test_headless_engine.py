@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -80,3 +81,36 @@ def test_api_when_fuzzed_from_its_openapi_schema_then_no_server_errors(tmp_path:
             run()
         assert failures == []
         assert len(calls) >= fuzzed and 200 in calls
+
+
+def test_headless_when_testnet_key_loaded_then_private_stream_connects_and_fills_reach_the_api(tmp_path: Path) -> None:
+    from tests.fakes.bybit_ws import StreamingFakeBybit
+
+    with StreamingFakeBybit() as fake:
+        fake.add_key(KEY, SECRET, ips=["203.0.113.7"])
+        args = ("--set", "trading.venue=bybit-testnet", "--set", "debug_mode=false")
+        args += (
+            "--set",
+            f"exchanges.bybit.base_url={fake.base_url}",
+            "--set",
+            f"exchanges.bybit.stream_url={fake.ws.url}",
+        )
+        env = {"WORKSTATION_BYBIT_TESTNET_API_KEY": KEY, "WORKSTATION_BYBIT_TESTNET_API_SECRET": SECRET}
+        outside = BybitExecutionClient(Venue.BYBIT_TESTNET, ApiCredentials(KEY, SECRET), base_url=fake.base_url)
+        with headless_engine(tmp_path / "h", *args, env=env) as running:
+            deadline = time.monotonic() + 20
+            while fake.ws.connections < 1 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert fake.ws.connections >= 1, "the engine never opened the private stream"
+            order = OrderRequest(
+                "outside-2", "BTCUSDT", Side.BUY, Decimal("0.01"), OrderType.LIMIT, price=Decimal("20000")
+            )
+            asyncio.run(outside.place_order(order))
+            fake.fill_order("outside-2", "20000", "0.01")
+            trades: list[dict[str, object]] = []
+            while not trades and time.monotonic() < deadline + 10:
+                trades = running.get("/api/trades/testnet", running.tokens.read).json()
+                time.sleep(0.2)
+            assert [t["client_order_id"] for t in trades] == ["outside-2"]
+            assert Decimal(str(trades[0]["qty"])) == Decimal("0.01")
+        asyncio.run(outside.close())

@@ -14,7 +14,7 @@ from workstation.api.service import EngineService
 from workstation.api.tokens import TokenStore
 from workstation.core.enums import Venue
 from workstation.runtime import Runtime
-from workstation.wiring import build_kernel
+from workstation.wiring import build_engine
 
 log = logging.getLogger(__name__)
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
@@ -44,16 +44,16 @@ async def serve(
     if replay is not None:
         from workstation.exchanges.simulated import PaperExecutionClient
         from workstation.paper.session import ReplaySpec
-        from workstation.wiring import PAPER_STARTING_BALANCE
 
         if runtime.settings.trading.venue is not Venue.PAPER:
             log.error("--replay needs trading.venue=paper (it is %s)", runtime.settings.trading.venue.value)
             return 2
         spec = ReplaySpec.parse(replay)
-        paper = PaperExecutionClient(cash=PAPER_STARTING_BALANCE)
+        paper = PaperExecutionClient(cash=runtime.settings.trading.paper_balance)
     # Without a feed a paper account has nothing to follow: headless paper runs kernel-less then.
     unfed_paper = runtime.settings.trading.venue is Venue.PAPER and paper is None
-    kernel = None if unfed_paper else build_kernel(runtime, paper=paper)
+    engine = None if unfed_paper else build_engine(runtime, paper=paper)
+    kernel = engine.kernel if engine is not None else None
     service = EngineService(runtime, kernel)
     app = create_app(service, tokens)
     config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="off")
@@ -65,8 +65,8 @@ async def serve(
             loop.add_signal_handler(sig, stop.set)
 
     service.lag.start()
-    if kernel is not None:
-        await kernel.start()
+    if engine is not None:
+        await engine.start(runtime)
     server_task = asyncio.create_task(server.serve(), name="api-server")
     stop_task = asyncio.create_task(stop.wait(), name="stop")
     limit_task = asyncio.create_task(_debug_session_limit(runtime), name="debug-session-limit")

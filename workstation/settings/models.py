@@ -6,7 +6,7 @@ import re
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, HttpUrl, model_validator
+from pydantic import AnyUrl, BaseModel, BeforeValidator, ConfigDict, Field, HttpUrl, model_validator
 
 from workstation.core.enums import Environment, Venue
 
@@ -50,6 +50,8 @@ class TradingSettings(_Frozen):
     venue: Venue = Venue.PAPER
     allowed_venues: tuple[Venue, ...] = (Venue.PAPER, Venue.BYBIT_TESTNET, Venue.BYBIT_DEMO)
     symbols: tuple[str, ...] = ("BTCUSDT",)
+    paper_balance: Annotated[float, Field(gt=0)] = 10_000.0
+    """USDT in a fresh paper account."""
 
     @model_validator(mode="after")
     def _venue_allowed(self) -> TradingSettings:
@@ -194,6 +196,8 @@ class GraduationSettings(_Frozen):
 class BybitSettings(_Frozen):
     base_url: HttpUrl | None = None
     """Overrides the venue's host (tests point it at a local fake exchange)."""
+    stream_url: AnyUrl | None = None
+    """Overrides the private WebSocket URL (wss://...; tests use a local ws:// server)."""
     recv_window_ms: Annotated[int, Field(ge=1000, le=60000)] = 5000
     timeout_s: Annotated[float, Field(gt=0, le=120)] = 10.0
 
