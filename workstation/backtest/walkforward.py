@@ -25,11 +25,11 @@ import numpy as np
 from workstation.backtest import metrics as M
 from workstation.backtest import simulator as S
 from workstation.backtest.costs import CostModel
-from workstation.backtest.runner import combinations, sweep
+from workstation.backtest.runner import Backtest, combinations, sweep
 from workstation.backtest.simulator import SimResult, simulate
 from workstation.data.arrays import CandleArrays
 from workstation.strategies.base import signals
-from workstation.strategies.builtin import build
+from workstation.strategies.builtin import BuyAndHold, build
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +208,26 @@ def stitch(parts: list[SimResult], cash: float) -> SimResult:
         float(sum(p.funding_paid for p in parts)),
         cash,
     )
+
+
+def oos_benchmark(
+    wf: WalkForward,
+    strategy: str,
+    params: dict[str, Any],
+    candles: CandleArrays,
+    funding: np.ndarray,
+    cost: CostModel,
+    cash: float,
+) -> Backtest | None:
+    """Buy and hold over the out-of-sample bars, for the report; None unless the test windows are contiguous."""
+    oos = wf.result
+    span = candles.between(int(oos.ts[0]), int(oos.ts[-1]) + 1)
+    if len(span) != len(oos.ts):
+        return None
+    fund = funding[np.searchsorted(candles.ts, oos.ts)]
+    held_sig = signals(BuyAndHold(), span)
+    held = simulate(span, held_sig, cost, cash=cash, funding=fund)
+    return Backtest(build(strategy, params), held_sig, oos, held, wf.metrics, M.benchmark_metrics(oos, held))
 
 
 def pick_combos(
