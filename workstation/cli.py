@@ -27,6 +27,9 @@ LAZY_COMMANDS = {
     "discover": ("workstation.commands.discover", "discover"),
     "regimes": ("workstation.commands.discover", "regimes"),
     "correlations": ("workstation.commands.discover", "correlations"),
+    "sweep": ("workstation.commands.backtest", "sweep_cmd"),
+    "walkforward": ("workstation.commands.backtest_validate", "walkforward_cmd"),
+    "montecarlo": ("workstation.commands.backtest_validate", "montecarlo_cmd"),
 }
 
 

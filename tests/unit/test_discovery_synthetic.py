@@ -12,12 +12,12 @@ import pytest
 from sklearn.metrics import balanced_accuracy_score
 
 from workstation.bus import EventBus
+from workstation.commands.discover_handoff import submit
 from workstation.core.clock import ManualClock
 from workstation.data.arrays import CandleArrays
 from workstation.discovery import ml
 from workstation.discovery.evaluate import DiscoveryResult
 from workstation.discovery.features import build_features, forward_returns
-from workstation.discovery.handoff import submit
 from workstation.discovery.run import discover
 from workstation.discovery.search import MarketInput, SearchConfig
 from workstation.graduation.models import Stage

@@ -63,6 +63,7 @@ def test_params_when_declared_then_ranges_defaults_and_grid_are_available() -> N
         "rsi_reversion",
         "bollinger_reversion",
         "buy_and_hold",
+        "ml_classifier",
     }
 
 

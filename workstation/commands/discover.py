@@ -138,8 +138,8 @@ def discover(
 
 
 def _submit(ctx: typer.Context, candidates: list) -> list[dict[str, Any]]:
+    from workstation.commands.discover_handoff import submit as hand_over
     from workstation.core.clock import SystemClock
-    from workstation.discovery.handoff import submit as hand_over
     from workstation.graduation.pipeline import GraduationPipeline
     from workstation.graduation.store import GraduationStore, store_path
 

@@ -1,4 +1,10 @@
-"""Hand promoted candidates to the graduation queue as CANDIDATE, with their evidence."""
+"""Hand promoted discovery candidates to the graduation queue as CANDIDATE, with their evidence.
+
+Lives in the composition root: discovery itself uses only backtest and data (DESIGN.md), and only
+graduation changes where a strategy runs. A queued candidate's strategy + params rebuild exactly
+the strategy discovery evaluated (`strategies.builtin.build`), ML ones included (`ml_classifier`).
+The Monte Carlo band is derived from backtest.montecarlo's bootstrap of the out-of-sample trades.
+"""
 
 from __future__ import annotations
 

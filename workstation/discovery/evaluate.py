@@ -5,6 +5,15 @@ ML models only ever predict with models trained on earlier bars. Rule strategies
 state, so their selection is what can overfit: the deflated Sharpe ratio (over every variant
 tried, across symbols) and CSCV's probability of backtest overfitting (per symbol and family)
 measure exactly that. The window is cut into folds of `step` bars for the probability of success.
+
+"Search the family, then trade the winner" is measured per rule family with backtest.walkforward
+(anchored train windows up to each fold, the winner re-simulated on the fold from flat, with costs).
+ML families keep ranking.walk_forward_selection over the candidates' bar returns: their variants
+share one set of fitted models, and re-running the refits per window would multiply the cost.
+
+The Monte Carlo evidence is backtest.montecarlo's bootstrap of each candidate's out-of-sample
+trades (a MonteCarloBand); graduation and the risk monitor compare the mean return of a window of
+live trades with the band derived from it (`window_band`).
 """
 
 from __future__ import annotations
@@ -18,11 +27,13 @@ from typing import Any
 import numpy as np
 
 from workstation.backtest.metrics import drawdown, periods_per_year
+from workstation.backtest.montecarlo import MonteCarloBand
+from workstation.backtest.walkforward import walk_forward
 from workstation.discovery import ranking as R
 from workstation.discovery.regimes import Regimes, breakdown
-from workstation.discovery.search import MarketInput, SearchConfig, Trial
+from workstation.discovery.search import ML, MarketInput, SearchConfig, Trial
 
-MC_WINDOW = 20
+MC_WINDOW = 20  # trades; the risk monitor's default window (settings: monitor.window_trades)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +90,11 @@ class Candidate:
             "return_skew": self.skew,
             "return_kurtosis": self.kurtosis,
             "regimes": self.regimes,
-            "monte_carlo": {"mean_trade_return_band": list(self.mc_band), "window": self.mc_window},
+            "monte_carlo": {
+                "mean_trade_return_band": list(self.mc_band),
+                "window": self.mc_window,
+                "oos_paths": None if self.trial.mc is None else self.trial.mc.to_dict(),
+            },
             "full_history": full,
         }
 
@@ -128,13 +143,25 @@ def _compound(r: np.ndarray) -> float:
     return float(np.expm1(np.log1p(r).sum())) if len(r) else 0.0
 
 
-def _mc_band(trade_returns: np.ndarray, rng: np.random.Generator) -> tuple[tuple[float, float], int]:
-    """5th-95th percentile of the mean trade return over MC_WINDOW trades, by bootstrap."""
-    if len(trade_returns) == 0:
+def window_band(
+    band: MonteCarloBand | None, trade_returns: np.ndarray, window: int = MC_WINDOW, *, low: int = 5, high: int = 95
+) -> tuple[tuple[float, float], int]:
+    """The band of the mean trade return over `window` trades, from a bootstrap over N trades.
+
+    The band's final return F over N resampled trades gives the per-trade log growth log(1 + F) / N;
+    its spread around the original's scales as sqrt(N / window) for a mean of `window` trades. The
+    band is centred on the arithmetic mean trade return, which is what the monitor averages.
+    """
+    if band is None or len(trade_returns) < 2:
         return (0.0, 0.0), 1
-    window = min(MC_WINDOW, len(trade_returns))
-    means = rng.choice(trade_returns, size=(2000, window), replace=True).mean(axis=1)
-    return (float(np.percentile(means, 5)), float(np.percentile(means, 95))), window
+    n = band.steps
+    w = min(window, n)
+    centre = math.log1p(band.final_return.original) / n
+    scale = math.sqrt(n / w)
+    mean = float(np.mean(trade_returns))
+    lo = mean + (math.log1p(band.final_return.at(low)) / n - centre) * scale
+    hi = mean + (math.log1p(band.final_return.at(high)) / n - centre) * scale
+    return (min(lo, hi), max(lo, hi)), w
 
 
 def _fold_starts(n: int, step: int) -> np.ndarray:
@@ -176,7 +203,9 @@ def rank_trials(
             entry["pbo"] = None
             entry["pbo_note"] = str(exc)
             pbo_of[(sym, fam)] = None
-        if len(idx):
+        if len(idx) and fam != ML:
+            entry["walk_forward_selection"] = _family_walk_forward([trials[i] for i in idx], by_symbol[sym], cfg)
+        elif len(idx):
             wf = R.walk_forward_selection(mat, _fold_starts(mat.shape[0], cfg.step))
             sd = wf.std(ddof=1) if len(wf) > 1 else 0.0
             entry["walk_forward_selection"] = {
@@ -186,7 +215,6 @@ def rank_trials(
             }
         groups.append(entry)
 
-    rng = np.random.default_rng(cfg.seed)
     out: list[Candidate] = []
     for i, t in enumerate(trials):
         r = oos[i]
@@ -195,7 +223,7 @@ def rank_trials(
         eq = np.concatenate([[1.0], np.cumprod(1.0 + r)])
         in_oos = t.trade_entries >= start
         trade_r = t.trade_returns[in_oos]
-        band, window = _mc_band(trade_r, rng)
+        band, window = window_band(t.mc, trade_r)
         reg = regimes.get(t.symbol) if regimes else None
         sd = float(r.std(ddof=1)) if len(r) > 1 else 0.0
         cand = Candidate(
@@ -232,6 +260,40 @@ def rank_trials(
     return DiscoveryResult(
         out, groups, n_trials, sr_var, sr0, {s: max(0, len(m.candles) - 1 - start) for s, m in by_symbol.items()}, gates
     )
+
+
+def _family_walk_forward(members: Sequence[Trial], m: MarketInput, cfg: SearchConfig) -> dict[str, Any]:
+    """backtest.walkforward over the family's variants: anchored at the first bar, a `step`-bar test
+    window after each `min_train + k * step` bars, the in-sample best Sharpe traded next."""
+    step_ms = int(np.median(np.diff(m.candles.ts)))
+    combos = [dict(t.params) for t in members]
+    try:
+        wf = walk_forward(
+            members[0].strategy,
+            combos,
+            m.candles,
+            train_ms=cfg.min_train * step_ms,
+            test_ms=cfg.step * step_ms,
+            anchored=True,
+            cost=cfg.cost,
+            cash=cfg.cash,
+            funding=m.funding,
+            jobs=cfg.jobs,
+        )
+    except ValueError as exc:
+        return {"note": str(exc)}
+    met = wf.metrics
+    chosen = [w.params for w in wf.windows]
+    return {
+        "method": "backtest.walkforward (anchored, re-simulated per test window)",
+        "windows": len(wf.windows),
+        "bars": len(wf.result.ts),
+        "total_return": met.get("total_return"),
+        "sharpe": met.get("sharpe"),
+        "max_drawdown": met.get("max_drawdown"),
+        "trades": met.get("trade_count"),
+        "distinct_winners": len({repr(sorted(p.items())) for p in chosen if p is not None}),
+    }
 
 
 def _judge(c: Candidate, g: Gates) -> None:

@@ -14,10 +14,31 @@ import numpy as np
 import pandas as pd
 
 from workstation.data.arrays import CandleArrays
-from workstation.strategies import indicators as ind
+from workstation.strategies.builtin.ml import (  # the tradeable strategy computes the same features
+    RETURN_WINDOWS,
+    VOL_WINDOWS,
+    atr,
+    bollinger_position,
+    candle_features,
+    log_returns,
+    macd_histogram,
+    zscore,
+)
 
-RETURN_WINDOWS: tuple[int, ...] = (1, 4, 12, 24, 72)
-VOL_WINDOWS: tuple[int, ...] = (24, 168)
+__all__ = [
+    "RETURN_WINDOWS",
+    "VOL_WINDOWS",
+    "FeatureSet",
+    "asof",
+    "atr",
+    "bollinger_position",
+    "build_features",
+    "forward_returns",
+    "funding_features",
+    "log_returns",
+    "macd_histogram",
+    "zscore",
+]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -50,44 +71,6 @@ class FeatureSet:
         return pd.DataFrame(self.values, columns=list(self.names), index=pd.to_datetime(self.ts, unit="ms", utc=True))
 
 
-def log_returns(close: np.ndarray, window: int = 1) -> np.ndarray:
-    """log(close[t] / close[t - window]); NaN for the first `window` bars."""
-    out = np.full(len(close), np.nan)
-    if window < len(close):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out[window:] = np.log(close[window:] / close[:-window])
-    return out
-
-
-def atr(candles: CandleArrays, n: int = 14) -> np.ndarray:
-    """Wilder's average true range."""
-    prev_close = np.concatenate([[np.nan], candles.close[:-1]])
-    tr = np.fmax(
-        candles.high - candles.low, np.fmax(np.abs(candles.high - prev_close), np.abs(candles.low - prev_close))
-    )
-    return pd.Series(tr).ewm(alpha=1 / n, adjust=False, min_periods=n).mean().to_numpy()
-
-
-def macd_histogram(close: np.ndarray, fast: int = 12, slow: int = 26, signal: int = 9) -> np.ndarray:
-    line = ind.ema(close, fast) - ind.ema(close, slow)
-    sig = pd.Series(line).ewm(span=signal, adjust=False, min_periods=signal).mean().to_numpy()
-    return line - sig
-
-
-def bollinger_position(close: np.ndarray, n: int = 20, width: float = 2.0) -> np.ndarray:
-    """0 at the middle band, +1 at the upper band, -1 at the lower one."""
-    sd = ind.rolling_std(close, n)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return (close - ind.sma(close, n)) / (width * sd)
-
-
-def zscore(values: np.ndarray, n: int) -> np.ndarray:
-    s = pd.Series(values)
-    mean, sd = s.rolling(n).mean(), s.rolling(n).std(ddof=0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return ((s - mean) / sd).replace([np.inf, -np.inf], np.nan).to_numpy()
-
-
 def asof(target_ts: np.ndarray, source_ts: np.ndarray, values: np.ndarray) -> np.ndarray:
     """The last source value at or before each target time (NaN before the first)."""
     idx = np.searchsorted(source_ts, target_ts, side="right") - 1
@@ -115,30 +98,6 @@ def funding_features(
     return {"funding_last": asof(closes, t, r), "funding_mean21": asof(closes, t, mean21)}
 
 
-def _single(candles: CandleArrays, prefix: str = "") -> dict[str, np.ndarray]:
-    c = candles.close
-    r1 = log_returns(c, 1)
-    out: dict[str, np.ndarray] = {}
-    for w in RETURN_WINDOWS:
-        out[f"{prefix}ret_{w}"] = log_returns(c, w)
-    for w in VOL_WINDOWS:
-        out[f"{prefix}vol_{w}"] = pd.Series(r1).rolling(w).std(ddof=0).to_numpy()
-    if prefix:
-        return out
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out["atr_14"] = atr(candles, 14) / c
-        out["vol_ratio"] = out["vol_24"] / out["vol_168"]
-        out["macd_hist"] = macd_histogram(c) / c
-    out["rsi_14"] = ind.rsi(c, 14) / 100.0 - 0.5
-    out["boll_pos"] = bollinger_position(c)
-    with np.errstate(divide="ignore"):
-        out["volume_z"] = zscore(np.log1p(np.nan_to_num(candles.volume, nan=0.0)), 72)
-    out["range_pos"] = (c - ind.rolling_min(candles.low, 72)) / (
-        ind.rolling_max(candles.high, 72) - ind.rolling_min(candles.low, 72)
-    )
-    return out
-
-
 def _peer(candles: CandleArrays, peer: CandleArrays, name: str) -> dict[str, np.ndarray]:
     """Peer returns aligned on exact bar times (as-of for missing bars) and the rolling correlation."""
     own = log_returns(candles.close, 1)
@@ -159,7 +118,7 @@ def build_features(
     """Features of one market; `funding` is (settlement ts, rate), `peers` e.g. {"btc": BTC candles}."""
     if step_ms is None:
         step_ms = int(np.median(np.diff(candles.ts))) if len(candles) > 1 else 60_000
-    cols = _single(candles)
+    cols = candle_features(candles)
     if funding is not None:
         cols |= funding_features(candles.ts, step_ms, *funding)
     for name, peer in (peers or {}).items():

@@ -14,13 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+
+from workstation.strategies.builtin import ml as S
 
 MODELS: tuple[str, ...] = ("hgb", "logreg")
+MODEL_CODES: dict[str, int] = S.MODEL_CODES
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -62,27 +60,25 @@ def purged_kfold_splits(n: int, *, folds: int, horizon: int, embargo: int = 0) -
 
 
 def make_model(name: str, seed: int = 0) -> object:
-    if name == "hgb":
-        return HistGradientBoostingClassifier(
-            max_iter=120,
-            learning_rate=0.05,
-            max_leaf_nodes=15,
-            min_samples_leaf=200,
-            l2_regularization=1.0,
-            early_stopping=False,
-            random_state=seed,
-        )
-    if name == "logreg":
-        return make_pipeline(
-            SimpleImputer(strategy="median"), StandardScaler(), LogisticRegression(C=0.05, max_iter=500)
-        )
-    raise ValueError(f"unknown model {name!r}; known: {', '.join(MODELS)}")
+    """The same small, seeded models the `ml_classifier` strategy trades with."""
+    if name not in MODEL_CODES:
+        raise ValueError(f"unknown model {name!r}; known: {', '.join(MODELS)}")
+    return S.make_model(MODEL_CODES[name], seed)
 
 
-def out_of_fold_proba(x: np.ndarray, fwd: np.ndarray, folds: list[Fold], model: str, *, seed: int = 0) -> np.ndarray:
+def out_of_fold_proba(
+    x: np.ndarray,
+    fwd: np.ndarray,
+    folds: list[Fold],
+    model: str,
+    *,
+    seed: int = 0,
+    horizon: int | None = None,
+) -> np.ndarray:
     """P(forward return > 0) for every test row, from a model fitted on that fold's training rows.
 
-    Rows with any NaN feature are neither trained on nor predicted (NaN out: no position).
+    Rows with any NaN feature are neither trained on nor predicted (NaN out: no position). With a
+    `horizon`, training rows are weighted by their labels' average uniqueness (mean 1).
     """
     out = np.full(len(x), np.nan)
     usable = np.isfinite(x).all(axis=1)
@@ -93,9 +89,12 @@ def out_of_fold_proba(x: np.ndarray, fwd: np.ndarray, folds: list[Fold], model: 
         test = fold.test[usable[fold.test]]
         if len(test) == 0 or len(train) < 50 or len(np.unique(y[train])) < 2:
             continue
-        clf = make_model(model, seed)
-        clf.fit(x[train], y[train])  # type: ignore[attr-defined]
-        out[test] = clf.predict_proba(x[test])[:, 1]  # type: ignore[attr-defined]
+        w = None
+        if horizon is not None:
+            u = S.average_uniqueness(train, horizon)
+            w = u / u.mean()
+        clf = S.fit_model(MODEL_CODES[model], seed, x[train], y[train], w)
+        out[test] = clf.predict_proba(x[test])[:, 1]
     return out
 
 

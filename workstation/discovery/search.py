@@ -1,9 +1,10 @@
 """Candidate generation: parameter search over the built-in rule families and ML classifiers.
 
-Every candidate is run through the backtest kernel with the full cost model (fees, slippage,
-funding) over the whole history; the bar returns come back for ranking. Work is cut into tasks
-(a chunk of one family's parameter sets, or one model x horizon of one symbol) that run on a
-process pool (all cores by default), serially, or on a Dask cluster (optional: `distributed`).
+Every candidate is a registered strategy plus its params (ML ones are `ml_classifier`), run through
+the backtest kernel with the full cost model (fees, slippage, funding) over the whole history; the
+bar returns and a Monte Carlo band of the out-of-sample trades come back for ranking. Work is cut
+into tasks (a chunk of one family's parameter sets, or one model x horizon of one symbol) that run
+on a process pool (all cores by default), serially, or on a Dask cluster (optional: `distributed`).
 """
 
 from __future__ import annotations
@@ -19,15 +20,14 @@ import numpy as np
 from workstation.backtest import simulator as S
 from workstation.backtest.costs import CostModel
 from workstation.backtest.metrics import bar_returns, compute_metrics
-from workstation.backtest.montecarlo import trade_returns
+from workstation.backtest.montecarlo import MonteCarloBand, monte_carlo, trade_returns
 from workstation.backtest.runner import combinations
-from workstation.backtest.simulator import simulate
+from workstation.backtest.simulator import SimResult, simulate
 from workstation.data.arrays import CandleArrays
 from workstation.discovery import ml
-from workstation.discovery.features import build_features, forward_returns
-from workstation.discovery.regimes import causal_labels
 from workstation.strategies.base import Signals, signals
 from workstation.strategies.builtin import REGISTRY, build
+from workstation.strategies.builtin.ml import FEATURE_WARMUP, MlClassifier
 
 ML = "ml"
 ML_STRATEGY = "ml_classifier"
@@ -43,7 +43,9 @@ class MarketInput:
     interval: str
     candles: CandleArrays
     funding: np.ndarray  # per-bar rate charged at each bar's open (backtest.costs.funding_per_bar)
-    funding_events: tuple[np.ndarray, np.ndarray] | None = None  # (settlement ts, rate): a feature
+    # funding settlements and peer markets feed the analysis features (features.build_features); the
+    # tradeable ml_classifier sees only its own candles, as the engine gives it
+    funding_events: tuple[np.ndarray, np.ndarray] | None = None  # (settlement ts, rate)
     peers: dict[str, CandleArrays] = field(default_factory=dict)  # e.g. {"btc": ...} for altcoins
 
 
@@ -55,9 +57,11 @@ class SearchConfig:
     horizons: tuple[int, ...] = (6, 24)
     thresholds: tuple[float, ...] = (0.52, 0.55, 0.58)
     min_train: int = 3000  # bars before the first out-of-sample fold
-    step: int = 1000  # bars per out-of-sample fold (ML models refit at each)
+    step: int = 1000  # bars per out-of-sample fold (ML models refit as often)
     embargo: int = 24
+    features: int = 1  # ml_classifier feature set (0 = returns and volatility, 1 = plus indicators)
     regime_window: int = 72
+    mc_iterations: int = 2000  # Monte Carlo paths per candidate (backtest.montecarlo bootstrap)
     cost: CostModel = field(default_factory=CostModel)
     cash: float = 10_000.0
     seed: int = 0
@@ -80,11 +84,28 @@ class Trial:
     metrics: dict[str, Any]
     trade_returns: np.ndarray  # per trade: P&L over the equity before entry (backtest.montecarlo)
     trade_entries: np.ndarray  # bar index of each trade's entry
+    mc: MonteCarloBand | None = None  # bootstrap of the out-of-sample trades (None: under 2 trades)
 
     @property
     def label(self) -> str:
         args = ",".join(f"{k}={v}" for k, v in self.params.items())
         return f"{self.strategy}({args})"
+
+
+def out_of_sample(res: SimResult, start: int) -> SimResult:
+    """The run from bar `start` on, with the trades entered there (fees and funding not split)."""
+    tr = res.trades[res.trades[:, S.T_ENTRY_I] >= start].copy()
+    tr[:, S.T_ENTRY_I] -= start
+    tr[:, S.T_EXIT_I] = np.where(tr[:, S.T_EXIT_I] >= 0, tr[:, S.T_EXIT_I] - start, -1)
+    cash = float(res.equity[start - 1]) if start > 0 else res.initial_cash
+    return SimResult(res.ts[start:], res.equity[start:], res.position[start:], tr, 0.0, 0.0, cash)
+
+
+def oos_band(res: SimResult, start: int, cfg: SearchConfig) -> MonteCarloBand | None:
+    oos = out_of_sample(res, start)
+    if len(oos.trades) < 2 or len(oos.ts) < 2:
+        return None
+    return monte_carlo(oos, method="bootstrap", iterations=cfg.mc_iterations, seed=cfg.seed).band
 
 
 def _trial(family: str, name: str, params: dict[str, Any], m: MarketInput, sig: Signals, cfg: SearchConfig) -> Trial:
@@ -100,6 +121,7 @@ def _trial(family: str, name: str, params: dict[str, Any], m: MarketInput, sig: 
         compute_metrics(res),
         trade_returns(res),
         tr[:, S.T_ENTRY_I].astype(np.int64) if len(tr) else np.empty(0, np.int64),
+        oos_band(res, cfg.min_train, cfg),
     )
 
 
@@ -143,39 +165,44 @@ def rule_task(m: MarketInput, family: str, combos: list[dict[str, Any]], cfg: Se
     return out
 
 
-def ml_features(m: MarketInput, cfg: SearchConfig) -> np.ndarray:
-    fs = build_features(m.candles, funding=m.funding_events, peers=m.peers)
-    reg = causal_labels(
-        m.candles.close, m.candles.ts, window=cfg.regime_window, min_train=min(cfg.min_train, 1000), refit=cfg.step
+def ml_strategy(model: str, horizon: int, cfg: SearchConfig) -> MlClassifier:
+    """The ml_classifier whose rolling training window first fills at bar `min_train`."""
+    if model not in ml.MODEL_CODES:
+        raise ValueError(f"unknown model {model!r}; known: {', '.join(ml.MODELS)}")
+    train = cfg.min_train - FEATURE_WARMUP - cfg.embargo - horizon
+    if train < 200:
+        raise ValueError(
+            f"min_train {cfg.min_train} leaves {train} training rows for horizon {horizon} "
+            f"(features need {FEATURE_WARMUP} bars first, then the embargo); need 200 or more"
+        )
+    return MlClassifier.create(
+        {
+            "model": ml.MODEL_CODES[model],
+            "horizon": horizon,
+            "threshold": cfg.thresholds[0],
+            "features": cfg.features,
+            "train": train,
+            "refit": cfg.step,
+            "embargo": cfg.embargo,
+            "seed": cfg.seed,
+        }
     )
-    return fs.with_columns(reg.one_hot()).values
 
 
 def ml_task(m: MarketInput, model: str, horizon: int, cfg: SearchConfig) -> list[Trial]:
-    """Out-of-fold probabilities once, then one candidate per threshold and long/short choice."""
+    """Probabilities once per model and horizon, then one candidate per threshold and long/short
+    choice; each is exactly `ml_classifier` with its params (`compute` = `targets(probabilities)`)."""
     from threadpoolctl import threadpool_limits
 
+    base = ml_strategy(model, horizon, cfg)
     with threadpool_limits(1):  # the pool already uses every core
-        x = ml_features(m, cfg)
-        fwd = forward_returns(m.candles.close, horizon)
-        folds = ml.walk_forward_splits(
-            len(x), horizon=horizon, min_train=cfg.min_train, step=cfg.step, embargo=cfg.embargo
-        )
-        proba = ml.out_of_fold_proba(x, fwd, folds, model, seed=cfg.seed)
+        proba = base.probabilities(m.candles)
     out = []
     for thr in cfg.thresholds:
         for short in (0, 1):
-            params = {
-                "model": model,
-                "horizon": horizon,
-                "threshold": thr,
-                "short": short,
-                "min_train": cfg.min_train,
-                "step": cfg.step,
-                "embargo": cfg.embargo,
-            }
-            sig = Signals.from_target(ml.positions(proba, thr, bool(short)))
-            out.append(_trial(ML, ML_STRATEGY, params, m, sig, cfg))
+            strat = MlClassifier.create({**base.values(), "threshold": thr, "short": short})
+            sig = Signals.from_target(strat.targets(proba))
+            out.append(_trial(ML, ML_STRATEGY, strat.values(), m, sig, cfg))
     return out
 
 
@@ -185,7 +212,7 @@ def ml_variants(cfg: SearchConfig) -> int:
 
 def plan(markets: Sequence[MarketInput], cfg: SearchConfig) -> list[tuple[Callable[..., list[Trial]], tuple, int]]:
     """(function, args, candidates it yields) for every task, within the budget."""
-    unknown = [f for f in cfg.families if f != ML and f not in REGISTRY]
+    unknown = [f for f in cfg.families if f != ML and (f not in REGISTRY or f == ML_STRATEGY)]
     if unknown:
         raise ValueError(f"unknown families: {', '.join(unknown)}; known: {', '.join((*REGISTRY, ML))}")
     rng = np.random.default_rng(cfg.seed)
@@ -200,6 +227,7 @@ def plan(markets: Sequence[MarketInput], cfg: SearchConfig) -> list[tuple[Callab
         if use_ml:
             for model in cfg.models:
                 for h in cfg.horizons:
+                    ml_strategy(model, h, cfg)  # refuse bad settings before any work starts
                     tasks.append((ml_task, (m, model, h, cfg), len(cfg.thresholds) * 2))
         for fam in rules:
             combos = sample_params(fam, per_family, rng)

@@ -6,11 +6,13 @@ from typing import Any
 
 from workstation.strategies.base import Strategy
 from workstation.strategies.builtin.benchmark import BuyAndHold
+from workstation.strategies.builtin.ml import MlClassifier
 from workstation.strategies.builtin.reversion import BollingerReversion, RsiReversion
 from workstation.strategies.builtin.trend import DonchianBreakout, EmaCross, SmaCross
 
 REGISTRY: dict[str, type[Strategy]] = {
-    cls.name: cls for cls in (SmaCross, EmaCross, DonchianBreakout, RsiReversion, BollingerReversion, BuyAndHold)
+    cls.name: cls
+    for cls in (SmaCross, EmaCross, DonchianBreakout, RsiReversion, BollingerReversion, BuyAndHold, MlClassifier)
 }
 
 
@@ -39,6 +41,7 @@ __all__ = [
     "BuyAndHold",
     "DonchianBreakout",
     "EmaCross",
+    "MlClassifier",
     "RsiReversion",
     "SmaCross",
     "build",
