@@ -68,3 +68,22 @@ def test_metrics_when_small_hand_made_curve_then_drawdown_duration_and_trade_sta
     trades[:, T_QTY], trades[:, T_ENTRY_PX] = 1.0, 100.0
     s = trade_stats(trades)
     assert (s["trade_count"], s["win_rate"], s["profit_factor"], s["expectancy"]) == (4, 0.5, 80 / 30, 12.5)
+
+
+def test_top_level_sweep_and_walkforward_when_invoked_then_same_documents_as_backtest_subcommands(db: str) -> None:
+    from workstation.cli import app as root
+
+    base = ["--strategy", "sma_cross", "--symbol", "BTCUSDT", "--interval", "1h", "--db", db, "--json"]
+    grid = ["--grid", "fast=5,10", "--grid", "slow=20,40"]
+    top = runner.invoke(root, ["sweep", *base, *grid, "--jobs", "1"])
+    sub = runner.invoke(app, ["sweep", *base, *grid, "--jobs", "1"])
+    assert top.exit_code == 0, top.output
+    strip = ("seconds",)
+    a, b = ({k: v for k, v in json.loads(r.stdout).items() if k not in strip} for r in (top, sub))
+    assert a == b and a["runs"] == 4
+    wf = ["--train", "14d", "--test", "7d", "--mc-iterations", "200"]
+    top = runner.invoke(root, ["walkforward", *base, *grid, *wf])
+    sub = runner.invoke(app, ["walkforward", *base, *grid, *wf])
+    assert top.exit_code == 0, top.output
+    a, b = ({k: v for k, v in json.loads(r.stdout).items() if k not in strip} for r in (top, sub))
+    assert a == b and a["windows"] and a["montecarlo"]["iterations"] == 200
