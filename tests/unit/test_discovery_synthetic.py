@@ -11,12 +11,17 @@ import numpy as np
 import pytest
 from sklearn.metrics import balanced_accuracy_score
 
+from workstation.backtest import simulator as S
+from workstation.backtest.lookahead import check_lookahead
+from workstation.backtest.metrics import bar_returns
+from workstation.backtest.montecarlo import monte_carlo
+from workstation.backtest.simulator import simulate
 from workstation.bus import EventBus
 from workstation.commands.discover_handoff import submit
 from workstation.core.clock import ManualClock
 from workstation.data.arrays import CandleArrays
 from workstation.discovery import ml
-from workstation.discovery.evaluate import DiscoveryResult
+from workstation.discovery.evaluate import DiscoveryResult, window_band
 from workstation.discovery.features import build_features, forward_returns
 from workstation.discovery.run import discover
 from workstation.discovery.search import MarketInput, SearchConfig
@@ -24,6 +29,8 @@ from workstation.graduation.models import Stage
 from workstation.graduation.pipeline import GraduationPipeline
 from workstation.graduation.store import GraduationStore, store_path
 from workstation.settings.loader import load_settings
+from workstation.strategies.base import signals
+from workstation.strategies.builtin import build
 
 N = 6000
 HOUR = 3_600_000
@@ -145,3 +152,42 @@ def test_handoff_when_planted_edge_passes_then_queued_as_candidate_once(tmp_path
     assert queued[0].strategy == top.trial.strategy and queued[0].params == top.trial.params
     assert ev.walk_forward is not None and ev.walk_forward.sharpe == pytest.approx(top.oos["sharpe"])
     assert ev.mc_band[0] <= ev.mc_band[1] and ev.mc_window == min(20, top.oos["trades"])
+
+
+def test_ml_candidate_when_queued_then_rebuilt_from_graduation_store_gives_same_signals(tmp_path: Path) -> None:
+    res = planted_result()
+    best = next(c for c in res.passed if c.trial.strategy == "ml_classifier")
+    store = GraduationStore.open(store_path(tmp_path))
+    try:
+        pipeline = GraduationPipeline(store, load_settings().settings.graduation, bus=EventBus(), clock=ManualClock(0))
+        submit(pipeline, [best], source="test", by="test")
+    finally:
+        store.close()
+    store = GraduationStore.open(store_path(tmp_path))  # a fresh read, as the paper engine would do
+    try:
+        queued = store.candidates()[0]
+    finally:
+        store.close()
+    rebuilt = build(queued.strategy, queued.params)
+    candles = planted_edge()
+    run = simulate(candles, signals(rebuilt, candles), CFG.cost, cash=CFG.cash, funding=np.zeros(len(candles)))
+    np.testing.assert_array_equal(bar_returns(run.equity), best.trial.returns)
+    assert check_lookahead(rebuilt, candles.take(slice(0, 3500)), samples=4).ok
+    # the evidence band is the one derived from backtest.montecarlo's bootstrap of the OOS trades
+    assert best.trial.mc is not None and queued.evidence.mc_band == pytest.approx(best.mc_band)
+
+
+def test_window_band_when_derived_from_monte_carlo_band_then_close_to_direct_bootstrap_of_means() -> None:
+    rng = np.random.default_rng(4)
+    r = rng.normal(0.004, 0.02, 300)
+    ts = np.arange(301) * HOUR
+    trades = np.zeros((300, S.T_COLS))
+    trades[:, S.T_ENTRY_I] = np.arange(1, 301)
+    trades[:, S.T_PNL] = r  # equity stays 1 before each entry: trade return = P&L
+    result = S.SimResult(ts, np.ones(301), np.zeros(301), trades, 0.0, 0.0, 1.0)
+    band = monte_carlo(result, method="bootstrap", iterations=4000, seed=1).band
+    (low, high), window = window_band(band, r, 20)
+    means = rng.choice(r, size=(20_000, 20)).mean(axis=1)
+    assert window == 20
+    assert low == pytest.approx(np.percentile(means, 5), abs=0.0008)
+    assert high == pytest.approx(np.percentile(means, 95), abs=0.0008)
