@@ -40,11 +40,14 @@ class Headless:
 
 
 @contextmanager
-def headless_engine(home: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[Headless]:
+def headless_engine(
+    home: Path, *args: str, env: dict[str, str] | None = None, sync: bool = False
+) -> Iterator[Headless]:
+    """`sync=False` by default: the daily data sync would reach for the real exchange."""
     tokens = TokenStore.for_home(home).rotate()
     port = free_port()
     process = subprocess.Popen(
-        [*workstation_exe(), *args, "headless", "--port", str(port)],
+        [*workstation_exe(), *args, "headless", "--port", str(port), *(() if sync else ("--no-sync",))],
         cwd=REPO,
         env={**os.environ, "WORKSTATION_HOME": str(home), **(env or {})},
         stdout=subprocess.PIPE,

@@ -114,3 +114,27 @@ def test_headless_when_testnet_key_loaded_then_private_stream_connects_and_fills
             assert [t["client_order_id"] for t in trades] == ["outside-2"]
             assert Decimal(str(trades[0]["qty"])) == Decimal("0.01")
         asyncio.run(outside.close())
+
+
+def test_headless_when_sync_on_then_the_data_universe_is_topped_up_from_the_venue(
+    tmp_path: Path, fake_bybit: FakeBybit
+) -> None:
+    from tests.fakes.real_candles import BTC_1H, candles, rows
+    from workstation.data.store import CandleStore
+
+    recent = candles(BTC_1H, first=-48 * 3)  # the last three days of real Bybit BTC 1h bars
+    fake_bybit.set_candles("BTCUSDT", "60", rows(recent))
+    # The shared series ends 2026-02-08: a history reaching back past it covers those bars.
+    universe = "data.universe=[{symbol: BTCUSDT, interval: 1h, source: bybit, category: linear, history: 400d}]"
+    args = ("--set", universe, "--set", f"exchanges.bybit.base_url={fake_bybit.base_url}")
+    home = tmp_path / "h"
+    with headless_engine(home, *args, sync=True):
+        deadline = time.monotonic() + 30
+        stored = 0
+        while stored == 0 and time.monotonic() < deadline:
+            time.sleep(0.5)
+            if (home / "candles.db").exists():
+                with CandleStore.open(home / "candles.db") as store:
+                    stored = sum(s.rows for s in store.series() if s.symbol == "BTCUSDT" and s.interval == "1h")
+        assert stored == len(recent), "the engine's start-up sync did not store the venue's bars"
+    assert not [r for r in fake_bybit.requests if r.has_auth], "market data must never be signed with a key"

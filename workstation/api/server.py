@@ -28,6 +28,7 @@ async def serve(
     announce: bool = True,
     replay: str | None = None,
     replay_speed: float = 0.0,
+    sync: bool = True,
 ) -> int:
     """`replay` (SYMBOL:INTERVAL[:STRATEGY]) runs the paper venue on stored candles while serving."""
     tokens = TokenStore.for_home(runtime.home)
@@ -67,6 +68,13 @@ async def serve(
     service.lag.start()
     if engine is not None:
         await engine.start(runtime)
+    scheduler = None
+    if sync:
+        from workstation.data.sync import make_scheduler
+        from workstation.paper.session import candle_store_path
+
+        scheduler = make_scheduler(runtime.settings, candle_store_path(runtime.home))
+        scheduler.start()
     server_task = asyncio.create_task(server.serve(), name="api-server")
     stop_task = asyncio.create_task(stop.wait(), name="stop")
     limit_task = asyncio.create_task(_debug_session_limit(runtime), name="debug-session-limit")
@@ -98,6 +106,8 @@ async def serve(
         if replay_task is not None:
             await asyncio.gather(replay_task, return_exceptions=True)
         await service.lag.stop()
+        if scheduler is not None:
+            await scheduler.stop()
         if kernel is not None:
             await kernel.stop()
         log.info("headless engine stopped")

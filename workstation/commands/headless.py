@@ -38,6 +38,10 @@ def headless(
             min=0,
         ),
     ] = 0.0,
+    sync: Annotated[
+        bool,
+        typer.Option("--sync/--no-sync", help="Top up data.universe now and every data.sync_every while running."),
+    ] = True,
 ) -> None:
     """Run the headless engine until interrupted."""
     if ctx.invoked_subcommand is not None:
@@ -52,7 +56,7 @@ def headless(
             ReplaySpec.parse(replay)
         except (ValueError, KeyError) as exc:
             raise typer.BadParameter(str(exc), param_hint="--replay") from None
-    raise typer.Exit(asyncio.run(serve(rt, host, port, replay=replay, replay_speed=replay_speed)))
+    raise typer.Exit(asyncio.run(serve(rt, host, port, replay=replay, replay_speed=replay_speed, sync=sync)))
 
 
 @token_app.command("rotate")
