@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.cli_runner import run_cli
+from workstation.strategies.builtin import build
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "ohlcv" / "bybit_linear"
 H1 = DATA / "5pairs_1h_2023-11_2026-02"
@@ -57,6 +58,14 @@ def test_discover_when_real_bybit_pairs_then_ranked_candidates_with_evidence(hom
     assert keys == sorted(keys, reverse=True)
     assert doc["deflation"]["expected_max_sharpe_per_bar"] > 0
     assert {(g["symbol"], g["family"]) for g in doc["groups"]} >= {("BTCUSDT", "ml"), ("ETHUSDT", "donchian")}
+    ml = [c for c in cands if c["family"] == "ml"]
+    assert ml and all(c["strategy"] == "ml_classifier" for c in ml)
+    for c in ml:  # the params alone rebuild the evaluated strategy
+        assert build(c["strategy"], c["params"]).values() == c["params"]
+    bands = [c["monte_carlo"] for c in cands if c["oos"]["trades"] >= 20]
+    assert bands and all(b["oos_paths"]["method"] == "bootstrap" and b["window"] == 20 for b in bands)
+    rules = [g for g in doc["groups"] if g["family"] != "ml"]
+    assert all(g["walk_forward_selection"]["method"].startswith("backtest.walkforward") for g in rules)
     html = report.read_text(encoding="utf-8")
     assert "<svg" in html and "deflated Sharpe" in html and cands[0]["label"].split("(")[0] in html
 
@@ -90,3 +99,21 @@ def test_correlations_when_three_pairs_then_symmetric_matrix_and_lead_lag(home: 
     pair = doc["pairs"][0]
     assert set(pair["lead_lag"]) == {str(k) for k in range(-6, 7)}
     assert pair["lead_lag"]["0"] == pytest.approx(pair["correlation"], abs=1e-9)
+
+
+@pytest.mark.parametrize("columns", [80, 120])
+def test_discover_table_when_terminal_is_narrow_then_rows_fit_and_numbers_stay_whole(home: Path, columns: int) -> None:
+    r = run_cli(
+        "discover", "--symbols", "BTCUSDT", "--interval", "1h", "--start", "2024-03-01", "--end", "2024-12-01",
+        "--budget", "30", "--families", "sma_cross,rsi_reversion,ml", "--models", "logreg", "--horizons", "6",
+        "--min-train", "2500", "--fold-bars", "700", "--jobs", "1", "--top", "5", "--no-submit",
+        home=home, env={"COLUMNS": str(columns)},
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert max(len(line) for line in lines) <= columns
+    assert "…" not in r.stdout  # nothing cut short: numbers never wrap, the candidate column folds
+    header = next(line for line in lines if "Sharpe" in line)
+    assert all(h in header for h in ("candidate", "return", "trades", "DSR", "PBO", "P(win)", "verdict"))
+    rows = [line for line in lines if line[:4].strip().isdigit()]
+    assert len(rows) == 5 and all("BTCUSDT" in row for row in rows)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
@@ -154,25 +155,41 @@ def _submit(ctx: typer.Context, candidates: list) -> list[dict[str, Any]]:
         store.close()
 
 
+def _spaced(label: str) -> str:
+    """name(a=1,b=2) -> "name a=1 b=2": wraps between parameters, never inside one."""
+    return label.replace("(", " ", 1).removesuffix(")").replace(",", " ")
+
+
 def _print_discovery(result: Any, doc: dict[str, Any], top: int) -> None:
-    table = Table(
-        "#", "symbol", "candidate", "OOS Sharpe", "OOS ret", "trades", "DSR", "PBO", "P(fold>0) [90%]", "verdict"
-    )
+    # fixed-width numbers never wrap; only the candidate column folds (at its ", "), so the table
+    # reads at 80 columns and puts each candidate on one line from about 120
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True, header_style="bold")
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("candidate", ratio=1, min_width=18, overflow="fold")
+    for name in ("Sharpe", "return", "trades", "DSR", "PBO", "P(win)"):
+        table.add_column(name, justify="right", no_wrap=True)
+    table.add_column("verdict", no_wrap=True)
     for c in result.candidates[:top]:
-        s = c.success
         table.add_row(
             str(c.rank),
-            c.trial.symbol,
-            c.trial.label,
+            f"{c.trial.symbol} {_spaced(c.trial.label)}",
             f"{c.oos['sharpe']:.2f}",
             f"{c.oos['total_return']:.1%}",
             str(c.oos["trades"]),
             f"{c.dsr:.3f}",
             "-" if c.pbo is None else f"{c.pbo:.2f}",
-            f"{s.mean:.2f} [{s.low:.2f},{s.high:.2f}]",
-            "PASS" if c.passed else f"fails {len(c.reasons)} gate(s)",
+            f"{c.success.mean:.2f}",
+            "[green]PASS[/]" if c.passed else f"fails {len(c.reasons)}",
         )
     out.print(table)
+    out.print(
+        "Out of sample, after costs. DSR: deflated Sharpe; PBO: probability of backtest overfitting; "
+        "P(win): P(profitable fold) (90% interval and gate reasons in --json / --report).",
+        style="dim",
+        soft_wrap=False,
+    )
+    for c in result.candidates[: min(3, top)]:
+        out.print(f"#{c.rank}: {'; '.join(c.reasons)}", markup=False, soft_wrap=False)
     out.print(
         f"{result.trials} variants in {result.elapsed_s:.1f} s ({result.trials / max(result.elapsed_s, 1e-9):.1f}/s); "
         f"{len(result.passed)} passed every gate"

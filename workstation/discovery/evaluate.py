@@ -209,6 +209,7 @@ def rank_trials(
             wf = R.walk_forward_selection(mat, _fold_starts(mat.shape[0], cfg.step))
             sd = wf.std(ddof=1) if len(wf) > 1 else 0.0
             entry["walk_forward_selection"] = {
+                "method": "ranking.walk_forward_selection (the variants' bar returns)",
                 "bars": len(wf),
                 "total_return": _compound(wf),
                 "sharpe": float(wf.mean() / sd * math.sqrt(ppy[sym])) if sd > 0 else None,

@@ -7,6 +7,10 @@ folds train on the past only and also keep `embargo` bars clear before the test 
 features are serially dependent); k-fold splits drop `embargo` bars after each test fold.
 Fold boundaries sit at fixed bar numbers (min_train + k * step), so predictions for bar t never
 depend on how much history follows t.
+
+These splits serve the honesty checks (shuffled labels, k-fold purging). The candidates discovery
+ranks and hands on are the tradeable `ml_classifier` strategy (strategies/builtin/ml.py), which
+refits on rolling windows with the same purging, embargo, models and uniqueness weights.
 """
 
 from __future__ import annotations

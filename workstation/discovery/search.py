@@ -88,8 +88,11 @@ class Trial:
 
     @property
     def label(self) -> str:
-        args = ",".join(f"{k}={v}" for k, v in self.params.items())
-        return f"{self.strategy}({args})"
+        try:
+            return build(self.strategy, self.params).label()
+        except (KeyError, ValueError):
+            args = ",".join(f"{k}={v}" for k, v in self.params.items())
+            return f"{self.strategy}({args})"
 
 
 def out_of_sample(res: SimResult, start: int) -> SimResult:
