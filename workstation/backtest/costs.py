@@ -77,8 +77,9 @@ class CostModel:
     CFG_SIZER,
     CFG_SIZE,
     CFG_CASH,
+    CFG_CLOSE_AT_END,
     CFG_LEN,
-) = range(12)
+) = range(13)
 
 
 @njit(cache=True)

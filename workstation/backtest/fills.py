@@ -22,7 +22,8 @@ EXIT_STOP_LOSS = 2
 EXIT_TAKE_PROFIT = 3
 EXIT_LIQUIDATION = 4
 EXIT_END = 5  # still open at the end: marked to the last close, no exit fee
-EXIT_NAMES = ("none", "signal", "stop_loss", "take_profit", "liquidation", "end")
+EXIT_WINDOW = 6  # closed at the last close because the run ends (a walk-forward test window): fee paid
+EXIT_NAMES = ("none", "signal", "stop_loss", "take_profit", "liquidation", "end", "window_end")
 
 
 @njit(cache=True)

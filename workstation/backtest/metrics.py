@@ -123,16 +123,30 @@ def compute_metrics(result: SimResult) -> dict[str, Any]:
     eq, ts = result.equity, result.ts
     if len(eq) < 2:
         raise ValueError("need at least two bars for metrics")
-    mean, sd, downside, mdd, longest, exposure = _bar_stats(
-        np.ascontiguousarray(ts, dtype=np.int64), eq, result.position
+    stats = _bar_stats(np.ascontiguousarray(ts, dtype=np.int64), eq, result.position)
+    return metrics_from_stats(
+        stats, ts, eq[-1], result.initial_cash, result.fees_paid, result.funding_paid, result.trades
     )
+
+
+def metrics_from_stats(
+    stats: tuple[float, float, float, float, int, float],
+    ts: np.ndarray,
+    final_equity: float,
+    initial_cash: float,
+    fees_paid: float,
+    funding_paid: float,
+    trades: np.ndarray,
+) -> dict[str, Any]:
+    """compute_metrics from `_bar_stats` output (the fused sweep kernels compute that in-kernel)."""
+    mean, sd, downside, mdd, longest, exposure = stats
     ppy = periods_per_year(ts)
     years = (ts[-1] - ts[0]) / YEAR_MS
-    growth = eq[-1] / result.initial_cash
+    growth = final_equity / initial_cash
     cagr = growth ** (1 / years) - 1 if growth > 0 and years > 0 else -1.0
     out: dict[str, Any] = {
-        "initial_cash": result.initial_cash,
-        "final_equity": float(eq[-1]),
+        "initial_cash": initial_cash,
+        "final_equity": float(final_equity),
         "total_return": float(growth - 1),
         "cagr": _finite(cagr),
         "volatility": _finite(sd * math.sqrt(ppy)),
@@ -142,13 +156,13 @@ def compute_metrics(result: SimResult) -> dict[str, Any]:
         "max_drawdown_duration_days": int(longest) / 86_400_000,
         "calmar": _finite(cagr / -mdd) if mdd < 0 else None,
         "exposure": float(exposure),
-        "fees_paid": result.fees_paid,
-        "funding_paid": result.funding_paid,
-        "bars": len(eq),
+        "fees_paid": fees_paid,
+        "funding_paid": funding_paid,
+        "bars": len(ts),
         "start": _iso(int(ts[0])),
         "end": _iso(int(ts[-1])),
     }
-    out.update(trade_stats(result.trades))
+    out.update(trade_stats(trades))
     return out
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -11,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from workstation.backtest import fused
 from workstation.backtest import metrics as M
 from workstation.backtest.costs import CostModel, funding_per_bar
 from workstation.backtest.simulator import SimResult, simulate
@@ -151,7 +153,7 @@ _WORKER: dict[str, Any] = {}
 
 
 def _init_worker(candles: CandleArrays, funding: np.ndarray, cost: CostModel, cash: float) -> None:
-    _WORKER.update(candles=candles, funding=funding, cost=cost, cash=cash)
+    _WORKER.update(candles=candles, funding=funding, cost=cost, cash=cash, buffers=fused.ThreadBuffers())
 
 
 def run_variant(
@@ -161,10 +163,21 @@ def run_variant(
     cost: CostModel,
     cash: float,
     funding: np.ndarray | None,
+    buffers: fused.ThreadBuffers | None = None,
 ) -> dict[str, Any]:
-    """One sweep row: {"params", "metrics"} or {"params", "error"}; metrics as in run_backtest."""
+    """One sweep row: {"params", "metrics"} or {"params", "error"}; metrics as in run_backtest.
+
+    Built-in rule families take the fused kernel (identical numbers); `buffers` lets a sweep reuse
+    scratch arrays between the variants of each thread.
+    """
     try:
-        result = simulate(candles, signals(build(strategy, params), candles), cost, cash=cash, funding=funding)
+        strat = build(strategy, params)
+        if fused.supports(strat):
+            fund = np.zeros(len(candles)) if funding is None else funding
+            buf = buffers.get(len(candles)) if buffers is not None else None
+            with contextlib.suppress(Exception):  # on any surprise the generic path reports it properly
+                return {"params": params, "metrics": fused.variant_metrics(strat, candles, cost, cash, fund, buf)}
+        result = simulate(candles, signals(strat, candles), cost, cash=cash, funding=funding)
         return {"params": params, "metrics": M.compute_metrics(result)}
     except Exception as exc:  # one bad combination must not end the sweep
         return {"params": params, "error": str(exc)}
@@ -173,7 +186,7 @@ def run_variant(
 def _run_one(job: tuple[str, dict[str, Any]]) -> dict[str, Any]:
     w = _WORKER
     with ind.cached():
-        return run_variant(job[0], job[1], w["candles"], w["cost"], w["cash"], w["funding"])
+        return run_variant(job[0], job[1], w["candles"], w["cost"], w["cash"], w["funding"], w["buffers"])
 
 
 def sweep(
@@ -198,9 +211,10 @@ def sweep(
     fund = np.zeros(len(candles)) if funding is None else np.ascontiguousarray(funding, dtype=np.float64)
     jobs = jobs or os.cpu_count() or 1
     out: list[dict[str, Any]] = []
+    buffers = fused.ThreadBuffers()
 
     def one(params: dict[str, Any]) -> dict[str, Any]:
-        return run_variant(strategy, params, candles, cost, cash, fund)
+        return run_variant(strategy, params, candles, cost, cash, fund, buffers)
 
     if backend == "process" and jobs > 1 and len(combos) > 1:
         work = [(strategy, c) for c in combos]

@@ -39,11 +39,24 @@ def _close(tr, k, i, qty, exit_px, exit_val, fees, pnl):  # pragma: no cover - n
 @njit(cache=True, nogil=True)
 def simulate_kernel(o, h, lo, c, v, funding, target, kind, entry_px, sl_sig, tp_sig, cfg):  # pragma: no cover
     n = len(o)
+    equity = np.empty(n)
+    position = np.empty(n)
+    tr, fees, funding_paid = run_into(
+        o, h, lo, c, v, funding, target, kind, entry_px, sl_sig, tp_sig, cfg, equity, position
+    )
+    return equity, position, tr, fees, funding_paid
+
+
+@njit(cache=True, nogil=True)
+def run_into(
+    o, h, lo, c, v, funding, target, kind, entry_px, sl_sig, tp_sig, cfg, equity, position
+):  # pragma: no cover
+    """The kernel proper: fills the caller's equity/position buffers (n rows each), returns trades and totals."""
+    n = len(o)
     taker, maker = cfg[C.CFG_TAKER], cfg[C.CFG_MAKER]
     lev, mmr, step = cfg[C.CFG_LEVERAGE], cfg[C.CFG_MMR], cfg[C.CFG_STEP]
     sizer, size = int(cfg[C.CFG_SIZER]), cfg[C.CFG_SIZE]
-    equity = np.empty(n)
-    position = np.zeros(n)
+    position[0] = 0.0
     changes = 0
     for i in range(1, n):
         if target[i] != target[i - 1]:
@@ -190,10 +203,26 @@ def simulate_kernel(o, h, lo, c, v, funding, target, kind, entry_px, sl_sig, tp_
                 qty = 0.0
         position[i] = qty
         equity[i] = cash + qty * (c[i] - avg)
-    if qty != 0.0:
+    if qty != 0.0 and cfg[C.CFG_CLOSE_AT_END] != 0.0:
+        # forced market exit at the last close (a walk-forward window ends): taker fee and slippage,
+        # the slippage from this bar's own range and volume, which are known at its close
+        ps = 1.0 if qty > 0 else -1.0
+        j = n - 1
+        frac = C.slippage_fraction(cfg[C.CFG_SLIP], cfg[C.CFG_VOL_K], cfg[C.CFG_VOLUME_K], h[j], lo[j], c[j], qty, v[j])
+        px = C.slipped(c[j], -ps, frac)
+        f = C.fee(qty * px, taker)
+        gain = qty * (px - avg) - f
+        cash += gain
+        fees_total += f
+        _close(tr, k, j, abs(qty), px, exit_val, f, gain)
+        tr[k, T_REASON] = F.EXIT_WINDOW
+        qty = 0.0
+        position[j] = 0.0
+        equity[j] = cash
+    elif qty != 0.0:
         _close(tr, k, n - 1, abs(qty), c[n - 1], exit_val, 0.0, qty * (c[n - 1] - avg))
         tr[k, T_REASON] = F.EXIT_END
-    return equity, position, tr[: k + 1], fees_total, funding_total
+    return tr[: k + 1], fees_total, funding_total
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -225,12 +254,18 @@ def simulate(
     *,
     cash: float = 10_000.0,
     funding: np.ndarray | None = None,
+    close_at_end: bool = False,
 ) -> SimResult:
-    """Run signals over candles. `funding` is the per-bar rate (see costs.funding_per_bar)."""
+    """Run signals over candles. `funding` is the per-bar rate (see costs.funding_per_bar).
+
+    A position still open after the last bar is marked to its close without a fee (EXIT_END), or,
+    with `close_at_end`, sold at that close as a market order, paying fee and slippage (EXIT_WINDOW).
+    """
     if len(sig) != len(candles):
         raise ValueError(f"{len(sig)} signal rows for {len(candles)} candles")
     cfg = (cost or CostModel()).to_array()
     cfg[C.CFG_CASH] = cash
+    cfg[C.CFG_CLOSE_AT_END] = 1.0 if close_at_end else 0.0
     n = len(candles)
     if n == 0:
         return SimResult(candles.ts, np.empty(0), np.empty(0), np.zeros((0, T_COLS)), 0.0, 0.0, cash)

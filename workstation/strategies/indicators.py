@@ -1,7 +1,8 @@
 """Causal indicators over float64 arrays: value t depends on inputs[: t + 1] only.
 
 pandas' rolling/ewm kernels are used (they are compensated and match what backtesting.py and
-most references compute); results are NaN until the window is full.
+most references compute), except `sma`, a compiled bit-exact port of pandas' rolling mean (twice
+as fast, and it releases the GIL in threaded sweeps); results are NaN until the window is full.
 
 `cached()` memoises indicators while a sweep runs: every variant asking for the same window of
 the same input array gets the one result (computed once, then shared read-only).
@@ -66,7 +67,63 @@ def _memo(fn: Callable[P, R]) -> Callable[P, R]:
 
 @_memo
 def sma(values: np.ndarray, n: int) -> np.ndarray:
-    return pd.Series(values).rolling(n).mean().to_numpy()
+    """pandas' `Series.rolling(n).mean()`, bit for bit (a compiled port of its compensated kernel)."""
+    if n < 1:
+        raise ValueError(f"window must be at least 1, not {n}")
+    return _rolling_mean(np.ascontiguousarray(values, dtype=np.float64), int(n))
+
+
+@njit(cache=True, nogil=True)
+def _rolling_mean(values: np.ndarray, window: int) -> np.ndarray:  # pragma: no cover - numba
+    """pandas/_libs/window/aggregations.pyx roll_mean over fixed windows with min_periods = window:
+    Kahan-compensated running sum (separate compensation for adds and removes), infinities as NaN,
+    a run of equal values returns that value, and the sign of the mean follows the inputs."""
+    n = len(values)
+    out = np.empty(n)
+    nobs = 0
+    neg_ct = 0
+    same = 0
+    prev = np.nan
+    sum_x = 0.0
+    comp_add = 0.0
+    comp_remove = 0.0
+    for i in range(n):
+        if i >= window:
+            val = values[i - window]
+            if val == val and not np.isinf(val):
+                nobs -= 1
+                y = -val - comp_remove
+                t = sum_x + y
+                comp_remove = t - sum_x - y
+                sum_x = t
+                if np.signbit(val):
+                    neg_ct -= 1
+        val = values[i]
+        if val == val and not np.isinf(val):
+            nobs += 1
+            y = val - comp_add
+            t = sum_x + y
+            comp_add = t - sum_x - y
+            sum_x = t
+            if np.signbit(val):
+                neg_ct += 1
+            if val == prev:
+                same += 1
+            else:
+                same = 1
+            prev = val
+        if nobs >= window and nobs > 0:
+            result = sum_x / nobs
+            if same >= nobs:
+                result = prev
+            elif neg_ct == 0 and result < 0:
+                result = 0.0
+            elif neg_ct == nobs and result > 0:
+                result = 0.0
+            out[i] = result
+        else:
+            out[i] = np.nan
+    return out
 
 
 @_memo
@@ -140,8 +197,15 @@ def cross_state(fast: np.ndarray, slow: np.ndarray, down_value: float = 0.0) -> 
 
 @njit(cache=True, nogil=True)
 def _cross_state(a: np.ndarray, b: np.ndarray, down: float) -> np.ndarray:  # pragma: no cover - numba
+    out = np.empty(len(a))
+    cross_state_into(a, b, down, out)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def cross_state_into(a: np.ndarray, b: np.ndarray, down: float, out: np.ndarray) -> None:  # pragma: no cover
+    """cross_state written into `out` (for compiled callers that reuse a buffer)."""
     n = len(a)
-    out = np.empty(n)
     state = 0.0
     if n:
         out[0] = state
@@ -151,4 +215,3 @@ def _cross_state(a: np.ndarray, b: np.ndarray, down: float) -> np.ndarray:  # pr
         elif b[t - 1] < a[t - 1] and b[t] > a[t]:
             state = down
         out[t] = state
-    return out

@@ -11,13 +11,23 @@ from workstation.strategies import indicators as ind
 from workstation.strategies.base import Signals, Strategy, param
 
 
-def _cross_target(fast: np.ndarray, slow: np.ndarray, short: bool) -> np.ndarray:
-    """Long from a cross up, flat (or short) from a cross down; holds between crosses."""
-    return ind.cross_state(fast, slow, -1.0 if short else 0.0)
+@dataclass(frozen=True)
+class CrossRule(Strategy):
+    """Long from a cross of a fast line above a slow one, flat (or short) from a cross below; holds
+    between crosses. Subclasses give the lines; sweeps run `cross_lines` through a fused compiled
+    kernel (backtest.fused) with the same numbers as `compute`, so override `cross_lines` only."""
+
+    def cross_lines(self, candles: CandleArrays) -> tuple[np.ndarray, np.ndarray, float]:
+        """(fast line, slow line, target after a cross down)."""
+        raise NotImplementedError
+
+    def compute(self, candles: CandleArrays) -> Signals:
+        fast, slow, down = self.cross_lines(candles)
+        return Signals.from_target(ind.cross_state(fast, slow, down))
 
 
 @dataclass(frozen=True)
-class SmaCross(Strategy):
+class SmaCross(CrossRule):
     name = "sma_cross"
     description = "Long when the fast simple moving average crosses above the slow one."
     fast: int = param(10, 2, 200, 1, "fast SMA length (bars)")
@@ -32,13 +42,13 @@ class SmaCross(Strategy):
     def warmup(self) -> int:
         return self.slow + 1
 
-    def compute(self, candles: CandleArrays) -> Signals:
+    def cross_lines(self, candles: CandleArrays) -> tuple[np.ndarray, np.ndarray, float]:
         c = candles.close
-        return Signals.from_target(_cross_target(ind.sma(c, self.fast), ind.sma(c, self.slow), bool(self.short)))
+        return ind.sma(c, self.fast), ind.sma(c, self.slow), -1.0 if self.short else 0.0
 
 
 @dataclass(frozen=True)
-class EmaCross(Strategy):
+class EmaCross(CrossRule):
     name = "ema_cross"
     description = "Long when the fast exponential moving average crosses above the slow one."
     fast: int = param(12, 2, 200, 1, "fast EMA span (bars)")
@@ -53,9 +63,9 @@ class EmaCross(Strategy):
     def warmup(self) -> int:
         return self.slow + 1
 
-    def compute(self, candles: CandleArrays) -> Signals:
+    def cross_lines(self, candles: CandleArrays) -> tuple[np.ndarray, np.ndarray, float]:
         c = candles.close
-        return Signals.from_target(_cross_target(ind.ema(c, self.fast), ind.ema(c, self.slow), bool(self.short)))
+        return ind.ema(c, self.fast), ind.ema(c, self.slow), -1.0 if self.short else 0.0
 
 
 @dataclass(frozen=True)
