@@ -172,3 +172,12 @@ def test_graduation_panel_when_debug_mode_on_then_live_approval_disabled_and_ref
     text, ok = outcome.args
     assert not ok and "refused" in text and "debug mode is on" in text
     assert graduation_snapshot(rt)["candidates"][0]["stage"] == "TESTNET"
+
+
+def test_remote_token_when_stored_then_gui_reads_it_back_from_the_keyring_by_url(memory_keyring) -> None:
+    from workstation.commands.keys import REMOTE_TOKEN_SERVICE, remote_token, store_remote_token
+
+    store_remote_token("https://droplet.example:8443/", "tok-0123456789abcdef")
+    assert memory_keyring.entries == {(REMOTE_TOKEN_SERVICE, "https://droplet.example:8443"): "tok-0123456789abcdef"}
+    assert remote_token("https://droplet.example:8443") == "tok-0123456789abcdef"
+    assert remote_token("https://other.example") is None
