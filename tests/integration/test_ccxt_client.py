@@ -28,7 +28,12 @@ T = TypeVar("T")
 def _run(fake: FakeBybit, scenario: Callable[[CcxtExecutionClient], Awaitable[T]], **kwargs: object) -> T:
     async def main() -> T:
         client = CcxtExecutionClient(
-            "bybit", kwargs.pop("creds", CREDS), refuse_mutations=never_refuse, base_url=fake.base_url, **kwargs
+            "bybit",
+            kwargs.pop("creds", CREDS),
+            refuse_mutations=never_refuse,
+            base_url=fake.base_url,
+            enable_rate_limit=False,
+            **kwargs,
         )  # type: ignore[arg-type]
         try:
             return await scenario(client)

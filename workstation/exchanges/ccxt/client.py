@@ -74,6 +74,7 @@ class CcxtExecutionClient:
         categories: tuple[Category, ...] = (Category.LINEAR,),
         settle_coins: tuple[str, ...] = ("USDT",),
         options: dict[str, Any] | None = None,
+        enable_rate_limit: bool = True,
     ) -> None:
         if exchange_id not in ccxt.exchanges:
             raise ExchangeError(f"ccxt has no exchange {exchange_id!r} (see ccxt.exchanges)")
@@ -93,7 +94,11 @@ class CcxtExecutionClient:
             merged.setdefault("enableUnifiedAccount", True)
             merged.setdefault("enableUnifiedMargin", False)
         merged.update(options or {})
-        config: dict[str, Any] = {"enableRateLimit": True, "timeout": int(timeout_s * 1000), "options": merged}
+        config: dict[str, Any] = {
+            "enableRateLimit": enable_rate_limit,
+            "timeout": int(timeout_s * 1000),
+            "options": merged,
+        }
         if credentials is not None:
             config.update(apiKey=credentials.api_key, secret=credentials.api_secret)
         self.exchange: Any = getattr(ccxt, exchange_id)(config)

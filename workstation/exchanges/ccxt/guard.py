@@ -37,21 +37,34 @@ def never_refuse() -> str | None:
 
 
 def install_mutation_guard(exchange: Any, refusal: Refusal) -> None:
-    """Wrap `exchange.fetch` (an instance attribute shadowing the class method)."""
+    """Wrap `exchange.fetch2` (before rate limiting and signing) and `exchange.fetch` (the last
+    step before the socket), as instance attributes shadowing the class methods."""
     if getattr(exchange, "_workstation_guard", None) is not None:
         exchange._workstation_guard = refusal
         return
-    original = exchange.fetch
     exchange._workstation_guard = refusal
+    original_fetch2 = exchange.fetch2
+    original_fetch = exchange.fetch
+
+    def check(verb: str, where: str) -> None:
+        verb = verb.upper()
+        if verb in READ_ONLY_HTTP_METHODS:
+            return
+        reason = exchange._workstation_guard()
+        if reason is not None:
+            action = f"ccxt {exchange.id} {verb} {where}"
+            log.warning("DENIED %s: %s", action, reason)
+            raise OrderDeniedError(action, reason)
+
+    async def guarded_fetch2(
+        path: str, api: Any = "public", method: str = "GET", params: Any = None, config: Any = None
+    ) -> Any:
+        check(str(method), f"/{str(path).lstrip('/')}")
+        return await original_fetch2(path, api, method, {} if params is None else params, config or {})
 
     async def guarded_fetch(url: str, method: str = "GET", headers: Any = None, body: Any = None) -> Any:
-        verb = str(method).upper()
-        if verb not in READ_ONLY_HTTP_METHODS:
-            reason = exchange._workstation_guard()
-            if reason is not None:
-                action = f"ccxt {exchange.id} {verb} {urlsplit(url).path}"
-                log.warning("DENIED %s: %s", action, reason)
-                raise OrderDeniedError(action, reason)
-        return await original(url, method, headers, body)
+        check(str(method), urlsplit(url).path)
+        return await original_fetch(url, method, headers, body)
 
+    exchange.fetch2 = guarded_fetch2
     exchange.fetch = guarded_fetch
