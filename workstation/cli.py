@@ -22,6 +22,7 @@ LAZY_GROUPS = {
     "headless": "workstation.commands.headless",
     "risk": "workstation.commands.risk",
     "graduation": "workstation.commands.graduation",
+    "control": "workstation.commands.control",
 }
 LAZY_COMMANDS = {
     "discover": ("workstation.commands.discover", "discover"),
@@ -30,6 +31,10 @@ LAZY_COMMANDS = {
     "sweep": ("workstation.commands.backtest", "sweep_cmd"),
     "walkforward": ("workstation.commands.backtest_validate", "walkforward_cmd"),
     "montecarlo": ("workstation.commands.backtest_validate", "montecarlo_cmd"),
+    "trade": ("workstation.commands.trade", "trade"),
+    "orders": ("workstation.commands.account", "orders"),
+    "positions": ("workstation.commands.account", "positions"),
+    "balances": ("workstation.commands.account", "balances"),
 }
 
 

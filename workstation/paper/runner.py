@@ -122,6 +122,32 @@ class StrategyRunner:
             self.kernel.portfolio.set_balances(self.kernel.venue, await self.kernel.client.fetch_balances())
         self.kernel.portfolio.set_mark(self.symbol, dec(bar.close))
 
+    async def resume(self, history: CandleArrays) -> None:
+        """Pick up after a restart (the ledger reconciled with the venue): take the open position
+        as acted on, and the newest resting entry of this runner as the one to settle at the next
+        open (older ones are cancelled). A runner that was flat after a protective exit may enter
+        again at the next open: what it did not write down is not guessed."""
+        qty = await self._position()
+        intent = self.intent(history) if len(history) else None
+        want = intent.target if intent is not None else 0.0
+        if qty != 0.0:
+            self.acted = want if want != 0.0 and (want > 0) == (qty > 0) else (1.0 if qty > 0 else -1.0)
+        else:
+            self.acted = 0.0
+        mine = [
+            r
+            for r in self.kernel.oms.records(open_only=True)
+            if r.order.symbol == self.symbol and r.client_order_id.startswith(f"{self.prefix}-") and not r.reduce_only
+        ]
+        mine.sort(key=lambda r: r.client_order_id)
+        for stale in mine[:-1]:
+            await self.kernel.cancel(stale.client_order_id)
+        if mine:
+            self._entry = (mine[-1].client_order_id, want)
+        log.info(
+            "%s runner resumed: position %s, acted %s, resting entry %s", self.symbol, qty, self.acted, self._entry
+        )
+
     def intent(self, history: CandleArrays) -> Intent | None:
         window = history if self.window is None else history.take(slice(max(0, len(history) - self.window), None))
         try:

@@ -42,8 +42,11 @@ def candle_store_path(home: Path) -> Path:
     return home / "candles.db"
 
 
-def load_series(store: CandleStore, spec: ReplaySpec) -> tuple[str, ReplayData]:
-    """Find the stored series (any data venue); the bundled sample is imported if it is the one asked."""
+def load_series(
+    store: CandleStore, spec: ReplaySpec, start: int | None = None, end: int | None = None
+) -> tuple[str, ReplayData]:
+    """Find the stored series (any data venue); the bundled sample is imported if it is the one asked.
+    `start`/`end`: open times in ms (end exclusive as the store reads it), None for all."""
     from workstation.data.sample import SAMPLE_INTERVAL, SAMPLE_SYMBOL, load_bundled_sample
 
     def find() -> str | None:
@@ -58,7 +61,7 @@ def load_series(store: CandleStore, spec: ReplaySpec) -> tuple[str, ReplayData]:
         venue = find()
     if venue is None:
         raise LookupError(f"no {spec.symbol} {spec.interval} candles in the store: download or import them first")
-    return venue, load_replay(store, venue, spec.symbol, spec.interval)
+    return venue, load_replay(store, venue, spec.symbol, spec.interval, start, end)
 
 
 async def run_replay(

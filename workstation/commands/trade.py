@@ -1,0 +1,138 @@
+"""`workstation trade`: run a strategy through the engine's order path on one environment."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Annotated
+
+import typer
+
+from workstation.commands.common import EXIT_CONFIG, EXIT_FAILED, GlobalOptions, fail, options, out_console
+from workstation.core.enums import Venue
+from workstation.core.errors import WorkstationError
+
+ENVIRONMENTS = {
+    "paper": Venue.PAPER,
+    "testnet": Venue.BYBIT_TESTNET,
+    "demo": Venue.BYBIT_DEMO,
+    "mainnet": Venue.BYBIT_MAINNET,
+}
+_RANGE = re.compile(r"^(?P<start>.*?):(?P<end>|\d{4}-.*|\d{10,})$")
+
+
+def parse_range(text: str) -> tuple[int | None, int | None]:
+    """START:END, each an ISO date/datetime (UTC) or ms, either may be empty; END is exclusive."""
+    from workstation.data.intervals import parse_time
+
+    match = _RANGE.match(text.strip())
+    if match is None:
+        raise ValueError(f"--replay wants START:END (e.g. 2024-11-01:2024-11-02), got {text!r}")
+    start, end = (parse_time(p) if p else None for p in (match["start"], match["end"]))
+    if start is not None and end is not None and end <= start:
+        raise ValueError(f"--replay {text!r}: END must be after START")
+    return start, end
+
+
+def _with_venue(ctx: typer.Context, venue: Venue, confirm_mainnet: bool) -> GlobalOptions:
+    opts = options(ctx)
+    opts.overrides = (*opts.overrides, f"trading.venue={venue.value}")  # must be in trading.allowed_venues
+    opts.runtime(confirm_mainnet=confirm_mainnet)
+    return opts
+
+
+def trade(
+    ctx: typer.Context,
+    strategy: Annotated[str, typer.Option("--strategy", help="A built-in strategy (sma_cross, ema_cross, ...).")],
+    symbol: Annotated[str, typer.Option("--symbol", help="e.g. BTCUSDT")] = "BTCUSDT",
+    interval: Annotated[str, typer.Option("--interval", help="Candle interval, e.g. 1m")] = "1m",
+    env: Annotated[str, typer.Option("--env", help="paper | testnet | demo | mainnet")] = "paper",
+    param: Annotated[list[str] | None, typer.Option("--param", help="name=value (repeatable)")] = None,
+    replay_range: Annotated[
+        str | None,
+        typer.Option("--replay", metavar="START:END", help="Paper: replay stored candles in this UTC range."),
+    ] = None,
+    speed: Annotated[float, typer.Option("--speed", help="Candles per second (0 = as fast as possible).", min=0)] = 0,
+    confirm_mainnet: Annotated[
+        bool, typer.Option("--confirm-mainnet", help="Mainnet only: confirm that real money is intended.")
+    ] = False,
+) -> None:
+    """Trade a strategy: paper replays stored history through the OMS, ledger and the durable paper
+    venue (a restart resumes where it stopped); testnet/demo/mainnet go through the SafetyGate."""
+    from workstation.strategies.builtin import build
+
+    if env not in ENVIRONMENTS:
+        fail(f"--env must be one of {', '.join(ENVIRONMENTS)}, not {env!r}", EXIT_CONFIG)
+    venue = ENVIRONMENTS[env]
+    try:
+        start, end = parse_range(replay_range) if replay_range else (None, None)
+        params: dict[str, str] = {}
+        for item in param or []:
+            name, sep, value = item.partition("=")
+            if not sep:
+                raise ValueError(f"--param {item!r} is not name=value")
+            params[name.strip()] = value.strip()
+        strat = build(strategy, params)
+    except (ValueError, KeyError) as exc:
+        fail(f"error: {exc}", EXIT_CONFIG)
+    rt = _with_venue(ctx, venue, confirm_mainnet).runtime(confirm_mainnet=confirm_mainnet)
+    debug = rt.debug_switch.enabled
+    out_console.print(
+        f"trade {strat.label()} {symbol} {interval} on {venue.value}; debug mode "
+        + ("ON: every order will be DENIED and shown" if debug else "OFF"),
+        markup=False,
+    )
+    if rt.kill_switch.engaged:
+        out_console.print(f"kill switch ENGAGED ({rt.kill_switch.describe()}): new orders will be denied", markup=False)
+    if venue is not Venue.PAPER:
+        _real_venue(ctx, venue, debug, confirm_mainnet, replay_range)
+        return
+    from workstation.paper.session import ReplaySpec
+    from workstation.paper.trading import trade_paper
+
+    def echo(line: str) -> None:
+        out_console.print(line, markup=False)
+
+    spec = ReplaySpec(symbol.upper(), interval, strategy)
+    try:
+        summary = asyncio.run(trade_paper(rt, spec, strat, start=start, end=end, speed=speed, echo=echo))
+    except LookupError as exc:
+        fail(f"error: {exc.args[0] if exc.args else exc}")
+    except WorkstationError as exc:
+        fail(f"error: {exc}")
+    echo(
+        f"DONE {summary.bars} new candle(s); {summary.orders_sent} order(s) sent, {summary.refusals} refused, "
+        f"{summary.denials} denial(s), {summary.fills} fill(s); position {summary.position:g} {symbol}; "
+        f"cash {summary.cash:.2f}, equity {summary.equity:.2f}"
+    )
+    if summary.bars == 0 and summary.restored:
+        echo("nothing new to replay: the paper account already saw these candles (see `workstation orders`)")
+
+
+def _real_venue(ctx: typer.Context, venue: Venue, debug: bool, confirm_mainnet: bool, replay: str | None) -> None:
+    """The gate's conditions for a real venue. A live candle feed for the runner is not wired yet."""
+    if replay is not None:
+        fail("--replay runs on the paper venue only (use --env paper)", EXIT_CONFIG)
+    if venue is Venue.BYBIT_MAINNET:
+        if debug:
+            fail("mainnet refused: debug mode is on (set debug_mode=false)", EXIT_FAILED)
+        if not confirm_mainnet:
+            fail("mainnet refused: pass --confirm-mainnet to trade real money", EXIT_FAILED)
+        from workstation.commands.doctor import doctor
+
+        try:
+            ctx.invoke(doctor, ctx=ctx, as_json=False, confirm_mainnet=True, offline=False, timeout=3.0)
+        except typer.Exit as exc:
+            if exc.exit_code:
+                fail("mainnet refused: `workstation doctor --confirm-mainnet` did not pass", EXIT_FAILED)
+    if debug:
+        out_console.print(
+            f"DENIED every order to {venue.value}: debug mode is on; no key is loaded and nothing is sent",
+            markup=False,
+        )
+        raise typer.Exit(0)
+    fail(
+        f"live strategy trading on {venue.value} is not available yet: the live candle feed for the runner "
+        "is not wired (run `workstation headless` for the engine and API, or --env paper)",
+        EXIT_FAILED,
+    )
