@@ -12,6 +12,7 @@ from pytestqt.qtbot import QtBot
 
 from tests.fixtures.memory_keyring import InMemoryKeyring
 from tests.integration.cli_runner import run_cli
+from workstation.api.graduation_view import graduation_snapshot
 from workstation.core.clock import SystemClock
 from workstation.core.enums import Venue
 from workstation.graduation.models import Evidence, Performance, Stage
@@ -21,7 +22,6 @@ from workstation.runtime import Runtime, build_runtime
 from workstation.secrets.keystore import KeyStore
 from workstation.secrets.model import SERVICE_NAME
 from workstation.strategies.builtin import SmaCross
-from workstation.ui.graduation_view import graduation_snapshot
 from workstation.ui.local_engine import LocalEngine
 from workstation.ui.panels.backtest_lab import BacktestLab
 from workstation.ui.panels.graduation import GraduationPanel

@@ -26,7 +26,7 @@ def test_gui_when_attached_to_remote_engine_then_risk_shows_and_a_ws_emergency_s
         qtbot.waitUntil(lambda: window.risk_panel.state == "ACTIVE", timeout=20_000)
         qtbot.waitUntil(link.ws_connected.is_set, timeout=10_000)
         assert f"{engine.url}: connected" in window.status.venues.text()
-        assert window.risk_panel.now_text("Daily loss") == "not published by this engine"
+        assert window.risk_panel.now_text("Daily loss") == "0.00%"  # the engine publishes its loss budgets
         assert "3.00%" in window.risk_panel.rows["Daily loss"][0].text()
         assert "paper: not connected" in window.balances.empty_label.text()
         assert window.badge.text() == "PAPER" and window.banner.isVisible()  # the engine is in debug mode

@@ -3,7 +3,6 @@
 No `from __future__ import annotations` here: FastAPI resolves the dependency annotations,
 which are local to create_app, at definition time."""
 
-
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
@@ -116,11 +115,11 @@ def create_app(service: EngineService, tokens: TokenStore, limiter: FailureLimit
 
     @app.get("/api/risk", response_model=s.RiskOut, tags=["risk"])
     async def risk(_: reader) -> s.RiskOut:
-        return service.risk()
+        return await service.risk()
 
     @app.get("/api/graduation", response_model=s.GraduationOut, tags=["risk"])
     async def graduation(_: reader) -> s.GraduationOut:
-        return service.graduation()
+        return await service.graduation()
 
     def who(request: Request, role: Role) -> str:
         return f"api:{role.value}@{_client(request.client.host if request.client else None)}"
@@ -164,13 +163,20 @@ def create_app(service: EngineService, tokens: TokenStore, limiter: FailureLimit
             return
         await websocket.accept()
         queue = fanout.open()
+        # The client never sends; a receive() that returns means it left (or the server stops).
+        gone = asyncio.create_task(websocket.receive())
         try:
             while True:
-                text = await queue.get()
-                await websocket.send_text(text)
+                getter = asyncio.create_task(queue.get())
+                done, _ = await asyncio.wait({getter, gone}, return_when=asyncio.FIRST_COMPLETED)
+                if gone in done:
+                    getter.cancel()
+                    break
+                await websocket.send_text(getter.result())
         except (WebSocketDisconnect, asyncio.CancelledError, RuntimeError):
             pass
         finally:
+            gone.cancel()
             fanout.close(queue)
 
     return app

@@ -80,10 +80,16 @@ class TradeOut(_Out):
 
 class RiskOut(_Out):
     trading_state: Literal["ACTIVE", "REDUCING", "HALTED"]
+    reason: str
+    halts: list[str]
     kill_switch: str
     paused: bool
     debug_mode: bool
     limits: dict[str, float]
+    usage: dict[str, float]
+    """How much of each loss budget is used (daily_loss_used, drawdown_used: 0..1+)."""
+    equity: str | None
+    open_positions: int
 
 
 class GraduationOut(_Out):

@@ -186,12 +186,12 @@ class EngineService:
             for f in fills
         ]
 
-    def risk(self) -> s.RiskOut:
-        ks = self.runtime.kill_switch
+    async def risk(self) -> s.RiskOut:
+        detail = await asyncio.to_thread(self._risk_detail)
         r = self.runtime.settings.risk
         return s.RiskOut(
-            trading_state=ks.trading_state.value,  # type: ignore[arg-type]
-            kill_switch=ks.describe(),
+            **detail,
+            kill_switch=self.runtime.kill_switch.describe(),
             paused=self.paused,
             debug_mode=self.runtime.debug_switch.enabled,
             limits={
@@ -201,10 +201,38 @@ class EngineService:
                 "max_leverage": r.max_leverage,
                 "max_open_positions": float(r.max_open_positions),
             },
+            open_positions=len(self.positions()),
         )
 
-    def graduation(self) -> s.GraduationOut:
-        return s.GraduationOut(available=False, candidates=[])
+    def _risk_detail(self) -> dict[str, object]:
+        """The persisted risk state (limit halts, loss budgets used) combined with the kill switch."""
+        from workstation.core.clock import SystemClock
+        from workstation.risk.limits import RiskLimits
+        from workstation.risk.state import RiskStateStore
+
+        rt = self.runtime
+        store = RiskStateStore(rt.state_dir / "risk.json", kill_switch=rt.kill_switch)
+        view = store.view()
+        usage = RiskLimits(rt.settings.risk, store, SystemClock()).usage()
+        equity = store.book.last_equity
+        return {
+            "trading_state": view.state.value,
+            "reason": view.reason,
+            "halts": [h.describe() for h in view.halts],
+            "equity": None if equity is None else str(equity),
+            "usage": {
+                "daily_loss": float(usage.daily_loss),
+                "daily_loss_used": float(usage.daily_used),
+                "drawdown": float(usage.drawdown),
+                "drawdown_used": float(usage.drawdown_used),
+            },
+        }
+
+    async def graduation(self) -> s.GraduationOut:
+        from workstation.api.graduation_view import graduation_snapshot
+
+        snapshot = await asyncio.to_thread(graduation_snapshot, self.runtime)
+        return s.GraduationOut(**snapshot)
 
     # --- actions ----------------------------------------------------------------------------
     def pause(self, who: str) -> s.ActionResult:

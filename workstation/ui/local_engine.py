@@ -13,14 +13,12 @@ from PySide6.QtCore import QObject
 
 from workstation.api.events import event_json
 from workstation.api.service import ConflictError, EngineService
-from workstation.core.clock import SystemClock
 from workstation.core.enums import Venue
 from workstation.core.errors import WorkstationError
 from workstation.core.events import Event
 from workstation.engine.kernel import EngineKernel
 from workstation.runtime import Runtime
 from workstation.ui.engine_link import CONNECTED, JSON, NO_VENUE, EngineError, EngineLink
-from workstation.ui.graduation_view import graduation_snapshot
 
 log = logging.getLogger(__name__)
 
@@ -101,37 +99,10 @@ class LocalEngine(EngineLink):
         return self._dump(await self.service.trades(environment))
 
     async def risk(self) -> JSON:
-        """The API's view plus what only this process can see: limit halts and how much of each
-        loss budget is used (from the risk state file)."""
-        out = self._dump(self.service.risk())
-        out.update(await asyncio.to_thread(self._risk_detail))
-        out["open_positions"] = len(self.service.positions())
-        return out
-
-    def _risk_detail(self) -> JSON:
-        from workstation.risk.limits import RiskLimits
-        from workstation.risk.state import RiskStateStore
-
-        rt = self.runtime
-        store = RiskStateStore(rt.state_dir / "risk.json", kill_switch=rt.kill_switch)
-        view = store.view()
-        usage = RiskLimits(rt.settings.risk, store, SystemClock()).usage()
-        book = store.book
-        return {
-            "trading_state": view.state.value,
-            "reason": view.reason,
-            "halts": [h.describe() for h in view.halts],
-            "equity": None if book.last_equity is None else str(book.last_equity),
-            "usage": {
-                "daily_loss": float(usage.daily_loss),
-                "daily_loss_used": float(usage.daily_used),
-                "drawdown": float(usage.drawdown),
-                "drawdown_used": float(usage.drawdown_used),
-            },
-        }
+        return self._dump(await self.service.risk())
 
     async def graduation(self) -> JSON:
-        return await asyncio.to_thread(graduation_snapshot, self.runtime)
+        return self._dump(await self.service.graduation())
 
     # --- actions ------------------------------------------------------------------------------
     async def _act(self, action: Any) -> JSON:
@@ -166,7 +137,7 @@ class LocalEngine(EngineLink):
         return await self._act(self.service.wipe_data(who()))
 
     async def approve_live(self, candidate_id: int) -> JSON:
-        from workstation.ui.graduation_view import approve_live
+        from workstation.api.graduation_view import approve_live
 
         try:
             return await asyncio.to_thread(approve_live, self.runtime, candidate_id, who())
