@@ -6,6 +6,9 @@ so `backtest run --json` does not pay for them.
 
 from __future__ import annotations
 
+import atexit
+import gc
+import sys
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -84,6 +87,20 @@ def cost_model(
         raise fail(str(exc)) from exc
 
 
+def freeze_heap() -> None:
+    """Hide the objects alive now from the cyclic garbage collector (gc.freeze), now and at exit.
+
+    Importing pandas, numba and SQLAlchemy leaves about a million long-lived objects; without this
+    every full collection during the run, and the ones at interpreter exit, walk them all: ~0.6 s
+    CPU of a 2 s `backtest run`. Frozen objects are still freed normally by reference counting.
+    Skipped under pytest, whose process lives on and should keep collecting its garbage.
+    """
+    if "pytest" in sys.modules:
+        return
+    gc.freeze()
+    atexit.register(gc.freeze)  # atexit runs before the interpreter's final collections
+
+
 def market(
     ctx: typer.Context,
     db: str | None,
@@ -102,6 +119,7 @@ def market(
     from workstation.runtime import resolve_home
 
     warm_start()
+    freeze_heap()
     try:
         lo = None if start is None else parse_time(start)
         hi = None if end is None else parse_time(end)
