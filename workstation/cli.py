@@ -123,6 +123,12 @@ def gui(
             help="Attach to a headless engine; its token comes from the keyring (`workstation keys set-token URL`).",
         ),
     ] = None,
+    exit_after: Annotated[
+        float | None,
+        typer.Option(
+            "--exit-after", metavar="SECONDS", min=0.0, help="Close the window and exit 0 after this many seconds."
+        ),
+    ] = None,
 ) -> None:
     """Open the desktop workstation."""
     if panel is not None and screenshot is None:
@@ -143,7 +149,7 @@ def gui(
         attach = (remote_key(remote), token)
     from workstation.ui.app import run_gui
 
-    raise typer.Exit(run_gui(rt, screenshot=screenshot, panel=panel, remote=attach))
+    raise typer.Exit(run_gui(rt, screenshot=screenshot, panel=panel, remote=attach, exit_after=exit_after))
 
 
 @app.command("qt-probe", hidden=True)

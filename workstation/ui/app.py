@@ -26,10 +26,12 @@ def run_gui(
     panel: str | None = None,
     screenshot_delay_ms: int = SCREENSHOT_SETTLE_MS,
     remote: tuple[str, str] | None = None,
+    exit_after: float | None = None,
 ) -> int:
     """Run until the window closes. With `screenshot`, wait for the chart's first data, save the
     window (or the dock titled `panel`, or the chart for "chart") to that PNG and exit 0.
-    `remote` (URL, token) attaches the panels to a headless engine instead of this process's."""
+    `remote` (URL, token) attaches the panels to a headless engine instead of this process's.
+    `exit_after` seconds: close the window then (after a screenshot's wait, the later of the two)."""
     if screenshot is not None and not os.environ.get("DISPLAY") and sys.platform.startswith("linux"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     import qasync
@@ -55,6 +57,7 @@ def run_gui(
     closed = asyncio.Event()
     app.lastWindowClosed.connect(closed.set)
     result = {"code": 0}
+    shot_taken: list[bool] = []
 
     if screenshot is not None:
         window.save_layout = False  # a screenshot's floated panel must not become the user's layout
@@ -100,10 +103,20 @@ def run_gui(
                 log.warning("no chart data after %d ms; saving the screenshot anyway", SCREENSHOT_TIMEOUT_MS)
                 shoot()
 
-        shot_taken: list[bool] = []
         window.chart.loaded.connect(lambda _: prepare())
         window.chart.worker.failed.connect(lambda _: prepare())
         QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, on_timeout)
+
+    if exit_after is not None:
+
+        def time_up() -> None:
+            if screenshot is not None and not shot_taken:
+                QTimer.singleShot(200, time_up)  # a screenshot still waiting for its data goes first
+                return
+            log.info("--exit-after %.1f s: closing", exit_after)
+            window.close()
+
+        QTimer.singleShot(round(exit_after * 1000), time_up)
 
     log.info("workstation window open (debug mode %s)", "ON" if runtime.debug_switch.enabled else "OFF")
     with loop:
