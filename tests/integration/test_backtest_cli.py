@@ -87,3 +87,5 @@ def test_top_level_sweep_and_walkforward_when_invoked_then_same_documents_as_bac
     assert top.exit_code == 0, top.output
     a, b = ({k: v for k, v in json.loads(r.stdout).items() if k not in strip} for r in (top, sub))
     assert a == b and a["windows"] and a["montecarlo"]["iterations"] == 200
+    # the band resamples the stitched out-of-sample trades, each closed by its signal or its window's end
+    assert a["montecarlo"]["steps"] == len(a["trades"]) and all(t["exit_time"] for t in a["trades"])

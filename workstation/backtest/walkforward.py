@@ -9,8 +9,9 @@ Training sees candles [train_start, train_end) only. The test run computes signa
 from the train start to the test end (signals are causal, so a test bar's signal uses its past
 only, and indicators are warm at the test start), then simulates the test bars alone: it starts
 flat with the equity the previous test window ended with, so the out-of-sample curve is one
-continuous compounded path. A position still open at a test window's end is marked at that
-window's last close, as at the end of any backtest.
+continuous compounded path. A position still open at a test window's end is sold at that
+window's last close like any market exit, paying the taker fee and slippage (exit reason
+"window_end"): the next window starts flat, so the boundary is a real round trip.
 """
 
 from __future__ import annotations
@@ -174,7 +175,7 @@ def walk_forward(
         else:
             history = candles.take(slice(w.train_start, w.test_end))
             sig = signals(build(strategy, params), history).take(slice(w.test_start - w.train_start, None))
-            part = simulate(candles.take(test), sig, cost, cash=equity, funding=fund[test])
+            part = simulate(candles.take(test), sig, cost, cash=equity, funding=fund[test], close_at_end=True)
         if progress:
             progress(1)
         parts.append(part)
