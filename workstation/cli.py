@@ -161,6 +161,10 @@ def qt_probe() -> None:
 
 
 def main() -> None:
+    # Before any event loop exists: on Windows ccxt's aiodns needs the Selector loop (ccxt #24346).
+    from workstation.exchanges.ccxt.loop_policy import apply_loop_policy
+
+    apply_loop_policy()
     app()
 
 
