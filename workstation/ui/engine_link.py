@@ -99,6 +99,15 @@ class EngineLink(QObject):
     async def approve_live(self, candidate_id: int) -> JSON:
         raise EngineError("LIVE approval is made on the machine that holds the graduation queue")
 
+    async def add_candidate(self, spec: JSON) -> JSON:
+        raise EngineError("candidates are queued on the machine that holds the graduation queue")
+
+    async def demote(self, candidate_id: int, reason: str) -> JSON:
+        raise EngineError("demote on the machine that holds the graduation queue (`workstation graduation demote`)")
+
+    async def retire(self, candidate_id: int, reason: str) -> JSON:
+        raise EngineError("retire on the machine that holds the graduation queue (`workstation graduation retire`)")
+
 
 class RemoteEngine(EngineLink):
     """A headless engine (`workstation headless`) over HTTP and its event WebSocket."""
@@ -142,7 +151,9 @@ class RemoteEngine(EngineLink):
         delay = 0.5
         while True:
             try:
-                async with connect(ws_url, additional_headers=self._headers(), open_timeout=self._timeout_s) as ws:
+                async with connect(
+                    ws_url, additional_headers=self._headers(), open_timeout=self._timeout_s, close_timeout=1
+                ) as ws:
                     self._set_state(self.label, CONNECTED)
                     self.ws_connected.set()
                     delay = 0.5
