@@ -143,3 +143,23 @@ class LocalEngine(EngineLink):
             return await asyncio.to_thread(approve_live, self.runtime, candidate_id, who())
         except WorkstationError as exc:
             raise EngineError(str(exc)) from None
+
+    async def _graduation(self, name: str, *args: Any) -> JSON:
+        from workstation.ui import graduation_actions
+
+        try:
+            result = await asyncio.to_thread(getattr(graduation_actions, name), self.runtime, *args, who())
+        except WorkstationError as exc:
+            raise EngineError(str(exc)) from None
+        if not result.get("ok", True):
+            raise EngineError(str(result["detail"]))
+        return result
+
+    async def add_candidate(self, spec: JSON) -> JSON:
+        return await self._graduation("add_candidate", spec)
+
+    async def demote(self, candidate_id: int, reason: str) -> JSON:
+        return await self._graduation("demote", candidate_id, reason)
+
+    async def retire(self, candidate_id: int, reason: str) -> JSON:
+        return await self._graduation("retire", candidate_id, reason)

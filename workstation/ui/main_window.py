@@ -84,7 +84,7 @@ class MainWindow(QMainWindow):
         self.balances = self.balances_panel.table
         self.risk_panel = RiskPanel()
         self.graduation_panel = GraduationPanel(engine)
-        self.lab = BacktestLab(self.store_worker)
+        self.lab = BacktestLab(self.store_worker, engine)
         self.log_panel = LogPanel()
         self.positions_dock = self._add_dock("Positions", self.positions, bottom)
         self.orders_dock = self._add_dock("Orders", self.orders, bottom)
@@ -157,6 +157,9 @@ class MainWindow(QMainWindow):
         self.controls.acted.connect(self.model.refresh)
         self.graduation_panel.outcome.connect(lambda text, ok: self.statusBar().showMessage(text, 15_000))
         self.lab.finished.connect(self._show_lab_trades)
+        self.lab.jump_to.connect(self.chart.jump_to)
+        self.lab.sent.connect(lambda text, ok: self.statusBar().showMessage(f"Graduation: {text}", 15_000))
+        self.lab.sent.connect(lambda text, ok: self.model.refresh("graduation"))
         self.graduation_panel.set_debug_mode(self.runtime.debug_switch.enabled)
 
     def _on_health(self, health: dict) -> None:

@@ -1,6 +1,8 @@
 """The backtest lab: pick stored data, a strategy and its parameters (widgets generated from the
-strategy's declared specs), run it in a worker process with a progress bar and a cancel button;
-metrics, equity curve against buy-and-hold, and the trades on the chart."""
+strategy's declared specs); run a backtest, a two-parameter sweep, a walk-forward or a Monte Carlo
+in a worker process with a progress bar (a real fraction read from shared memory) and a cancel
+button; metrics, equity against buy-and-hold, trade list, heatmap, fan, windows; the trades on the
+chart; and "send to graduation queue" with the run's evidence."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QComboBox,
@@ -21,6 +23,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QProgressBar,
     QPushButton,
     QScrollArea,
@@ -28,70 +31,38 @@ from PySide6.QtWidgets import (
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from workstation.strategies.base import ParamSpec
 from workstation.strategies.builtin import REGISTRY
+from workstation.ui.engine_link import EngineLink
 from workstation.ui.engine_model import spawn
-from workstation.ui.lab_job import LabRequest, LabResult, run_lab
+from workstation.ui.lab_job import MODES, LabRequest, LabResult, init_worker, parse_grid, run_lab
+from workstation.ui.panels.lab_inputs import SHOWN, default_grid, fmt_metric, param_widget
+from workstation.ui.panels.lab_results import FanChart, Heatmap, TradeList, WindowsTable
 from workstation.ui.store_worker import Catalog, SeriesKey, StoreWorker, read_catalog
 from workstation.ui.theme import ACCENT, BACKGROUND, MUTED, TEXT
 
 log = logging.getLogger(__name__)
-
-PCT = {"total_return", "cagr", "max_drawdown", "win_rate", "exposure", "volatility", "average_trade_return"}
-SHOWN = (
-    ("total_return", "Total return"),
-    ("cagr", "CAGR"),
-    ("sharpe", "Sharpe"),
-    ("sortino", "Sortino"),
-    ("max_drawdown", "Max drawdown"),
-    ("calmar", "Calmar"),
-    ("trade_count", "Trades"),
-    ("win_rate", "Win rate"),
-    ("profit_factor", "Profit factor"),
-    ("exposure", "Exposure"),
-    ("fees_paid", "Fees paid"),
-    ("final_equity", "Final equity"),
-)
-
-
-def fmt_metric(key: str, value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.2%}" if key in PCT else f"{value:,.3f}"
-    return f"{value:,}" if isinstance(value, int) else str(value)
-
-
-def param_widget(spec: ParamSpec) -> QAbstractSpinBox:
-    """A spin box bounded and stepped as the strategy declares the parameter."""
-    if spec.type is int:
-        box: QAbstractSpinBox = QSpinBox()
-        box.setRange(int(spec.low), int(spec.high))
-        box.setSingleStep(max(1, int(spec.step)))
-        box.setValue(int(spec.default))
-    else:
-        box = QDoubleSpinBox()
-        decimals = max(2, len(f"{spec.step:g}".partition(".")[2]))
-        box.setDecimals(decimals)
-        box.setRange(float(spec.low), float(spec.high))
-        box.setSingleStep(float(spec.step))
-        box.setValue(float(spec.default))
-    box.setToolTip(spec.help or spec.name)
-    box.setObjectName(f"param_{spec.name}")
-    return box
 
 
 class BacktestLab(QWidget):
     finished = Signal(object)  # LabResult
     failed = Signal(str)
 
-    def __init__(self, worker: StoreWorker, parent: QWidget | None = None) -> None:
+    jump_to = Signal(object, object)  # entry ms, exit ms (or None): show that trade on the chart
+    sent = Signal(str, bool)  # graduation queue outcome
+
+    def __init__(self, worker: StoreWorker, link: EngineLink | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.worker = worker
+        self.link = link
+        self._progress: Any = None
+        self._poll = QTimer(self)
+        self._poll.setInterval(100)
+        self._poll.timeout.connect(self._show_progress)
         self.catalog: Catalog | None = None
         self.result: LabResult | None = None
         self._pool: Executor | None = None
@@ -109,7 +80,29 @@ class BacktestLab(QWidget):
         self.cash_box.setDecimals(0)
         self.cash_box.setValue(10_000)
         self.params_form = QFormLayout()
-        self.run_button = QPushButton("Run backtest")
+        self.mode_box = QComboBox()
+        for mode, title in zip(MODES, ("Backtest", "Sweep (2 params)", "Walk-forward", "Monte Carlo"), strict=True):
+            self.mode_box.addItem(title, mode)
+        self.grid_x = QLineEdit()
+        self.grid_y = QLineEdit()
+        for box in (self.grid_x, self.grid_y):
+            box.setToolTip("name=low:high:step or name=v1,v2,... (sweep and walk-forward)")
+        self.train_box = QSpinBox()
+        self.train_box.setRange(1, 3650)
+        self.train_box.setValue(20)
+        self.train_box.setSuffix(" d train")
+        self.test_box = QSpinBox()
+        self.test_box.setRange(1, 3650)
+        self.test_box.setValue(7)
+        self.test_box.setSuffix(" d test")
+        self.iterations_box = QSpinBox()
+        self.iterations_box.setRange(100, 100_000)
+        self.iterations_box.setSingleStep(1000)
+        self.iterations_box.setValue(2_000)
+        self.run_button = QPushButton("Run")
+        self.send_button = QPushButton("Send to graduation queue")
+        self.send_button.setEnabled(False)
+        self.send_button.setToolTip("Adds this run as a CANDIDATE with its evidence (backtest, walk-forward, MC band).")
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
         self.progress = QProgressBar()
@@ -125,6 +118,14 @@ class BacktestLab(QWidget):
         form.addRow("Interval", self.interval_box)
         form.addRow("Strategy", self.strategy_box)
         form.addRow("Cash", self.cash_box)
+        form.addRow("Run", self.mode_box)
+        form.addRow("Grid X", self.grid_x)
+        form.addRow("Grid Y", self.grid_y)
+        wf_row = QHBoxLayout()
+        wf_row.addWidget(self.train_box)
+        wf_row.addWidget(self.test_box)
+        form.addRow("Walk-forward", wf_row)
+        form.addRow("MC paths", self.iterations_box)
         params_group = QGroupBox("Parameters")
         params_group.setLayout(self.params_form)
         buttons = QHBoxLayout()
@@ -137,6 +138,7 @@ class BacktestLab(QWidget):
         left_layout.addLayout(buttons)
         left_layout.addWidget(self.progress)
         left_layout.addWidget(self.status)
+        left_layout.addWidget(self.send_button)
         left_layout.addStretch(1)
 
         self.metrics = QTableWidget(len(SHOWN), 3)
@@ -158,11 +160,20 @@ class BacktestLab(QWidget):
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         self.metrics.setMinimumHeight(60)
         self.equity_plot.setMinimumHeight(60)
+        self.trade_list = TradeList()
+        self.heatmap = Heatmap()
+        self.fan = FanChart()
+        self.windows = WindowsTable()
+        self.tabs = QTabWidget()
+        for widget, title in ((self.equity_plot, "Equity"), (self.trade_list, "Trades"), (self.heatmap, "Sweep"),
+                              (self.fan, "Monte Carlo"), (self.windows, "Walk-forward")):  # fmt: skip
+            self.tabs.addTab(widget, title)
+        self.trade_list.jump_to.connect(self.jump_to)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(scroll)
         splitter.addWidget(self.metrics)
-        splitter.addWidget(self.equity_plot)
-        splitter.setSizes([300, 300, 520])
+        splitter.addWidget(self.tabs)
+        splitter.setSizes([320, 280, 560])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(splitter)
@@ -171,6 +182,7 @@ class BacktestLab(QWidget):
         self.series_box.currentIndexChanged.connect(self._fill_intervals)
         self.run_button.clicked.connect(self.run)
         self.cancel_button.clicked.connect(self.cancel)
+        self.send_button.clicked.connect(self.send_to_graduation)
         self.strategy_box.setCurrentText("sma_cross")
         self._build_params()
 
@@ -204,6 +216,9 @@ class BacktestLab(QWidget):
             self.params_form.addRow(spec.name, box)
         if not self.param_boxes:
             self.params_form.addRow(QLabel("no parameters"))
+        grids = [default_grid(spec) for spec in cls.params()]
+        self.grid_x.setText(grids[0] if grids else "")
+        self.grid_y.setText(grids[1] if len(grids) > 1 else "")
 
     def params(self) -> dict[str, Any]:
         return {name: box.value() for name, box in self.param_boxes.items()}  # type: ignore[attr-defined]
@@ -220,13 +235,34 @@ class BacktestLab(QWidget):
             strategy=str(self.strategy_box.currentData()),
             params=self.params(),
             cash=self.cash_box.value(),
+            mode=str(self.mode_box.currentData()),
+            grid=self.grid() if self.mode_box.currentData() in ("sweep", "walkforward") else (),
+            train_days=self.train_box.value(),
+            test_days=self.test_box.value(),
+            iterations=self.iterations_box.value(),
         )
+
+    def grid(self) -> tuple[tuple[str, tuple[float, ...]], ...]:
+        out = []
+        for box in (self.grid_x, self.grid_y):
+            if box.text().strip():
+                name, values = parse_grid(box.text())
+                if name not in self.param_boxes:
+                    raise ValueError(f"{name!r} is not a parameter of {self.strategy_box.currentData()}")
+                out.append((name, tuple(float(v) for v in values)))
+        if not out:
+            raise ValueError("give at least one grid (Grid X), e.g. fast=5:30:5")
+        return tuple(out)
 
     # --- running ------------------------------------------------------------------------------
     def _executor(self) -> Executor:
         if self._pool is None:
             # spawn: a forked child of a Qt process with live threads can deadlock
-            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+            context = multiprocessing.get_context("spawn")
+            self._progress = context.RawArray("d", 2)  # done, total: written by the worker
+            self._pool = ProcessPoolExecutor(
+                max_workers=1, mp_context=context, initializer=init_worker, initargs=(self._progress,)
+            )
         return self._pool
 
     def run(self) -> None:
@@ -242,11 +278,30 @@ class BacktestLab(QWidget):
             self._fail(f"the engine loop is not running ({exc})")
             return
         self.run_button.setEnabled(False)
+        self.send_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
-        self.progress.setRange(0, 0)  # one backtest reports no fractions: busy until done
-        self.status.setText(f"Running {request.strategy} on {request.symbol} {request.interval} in a worker process…")
-        self._future = loop.run_in_executor(self._executor(), run_lab, request)
+        executor = self._executor()
+        self._progress[0], self._progress[1] = 0.0, 0.0
+        if request.mode == "backtest":
+            self.progress.setRange(0, 0)  # one backtest reports no fractions: busy until done
+        else:
+            self.progress.setRange(0, 1000)
+            self.progress.setValue(0)
+            self.progress.setFormat("%p%")
+            self._poll.start()
+        what = self.mode_box.currentText().lower()
+        self.status.setText(f"{what}: {request.strategy} on {request.symbol} {request.interval} in a worker process…")
+        self._future = loop.run_in_executor(executor, run_lab, request)
         spawn(self._future, self._done, self._fail)
+
+    def fraction(self) -> float:
+        if self._progress is None or self._progress[1] <= 0:
+            return 0.0
+        return min(1.0, float(self._progress[0]) / float(self._progress[1]))
+
+    def _show_progress(self) -> None:
+        if self.progress.maximum() > 0:
+            self.progress.setValue(round(self.fraction() * 1000))
 
     def cancel(self) -> None:
         if self._future is None:
@@ -255,7 +310,7 @@ class BacktestLab(QWidget):
         self._future = None
         self._kill_pool()
         self._idle("cancelled")
-        self.status.setText("Backtest cancelled (the worker process was stopped).")
+        self.status.setText("Run cancelled (the worker process was stopped).")
 
     def _kill_pool(self) -> None:
         pool, self._pool = self._pool, None
@@ -268,11 +323,13 @@ class BacktestLab(QWidget):
         self._kill_pool()
 
     def _idle(self, text: str) -> None:
+        self._poll.stop()
         self.run_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
         self.progress.setRange(0, 1)
         self.progress.setValue(1 if text == "done" else 0)
         self.progress.setFormat(text)
+        self.send_button.setEnabled(self.result is not None and text == "done" and self.link is not None)
 
     def _fail(self, text: str) -> None:
         self._future = None
@@ -290,6 +347,18 @@ class BacktestLab(QWidget):
             f"{result.label} on {result.request.symbol} {result.request.interval}: {m['bars']:,} bars "
             f"{m['start']} → {m['end']} in {result.seconds:.2f} s; trades are marked on the chart."
         )
+        self.trade_list.show_trades(result.trades)
+        if result.heatmap is not None:
+            self.heatmap.show_heatmap(result.heatmap, result.params)
+            self.tabs.setCurrentWidget(self.heatmap)
+        elif result.fan is not None:
+            self.fan.show_fan(result.fan)
+            self.tabs.setCurrentWidget(self.fan)
+        elif result.windows:
+            self.windows.show_windows(result.windows)
+            self.tabs.setCurrentWidget(self.windows)
+        else:
+            self.tabs.setCurrentWidget(self.equity_plot)
         for row, (key, _) in enumerate(SHOWN):
             self.metrics.setItem(row, 1, QTableWidgetItem(fmt_metric(key, m.get(key))))
             self.metrics.setItem(row, 2, QTableWidgetItem(fmt_metric(key, result.benchmark.get(key))))
@@ -299,6 +368,27 @@ class BacktestLab(QWidget):
         self.equity_plot.autoRange()
         log.info("backtest lab: %s total return %s", result.label, fmt_metric("total_return", m["total_return"]))
         self.finished.emit(result)
+
+    # --- graduation -----------------------------------------------------------------------------
+    def send_to_graduation(self) -> None:
+        result = self.result
+        if result is None or self.link is None:
+            return
+        r = result.request
+        spec = {"strategy": r.strategy, "params": result.params, "symbol": r.symbol, "interval": r.interval,
+                "evidence": result.evidence}  # fmt: skip
+        self.send_button.setEnabled(False)
+
+        def done(answer: dict[str, Any]) -> None:
+            self.status.setText(str(answer.get("detail")))
+            self.sent.emit(str(answer.get("detail")), True)
+
+        def failed(text: str) -> None:
+            self.status.setText(f"Not queued: {text}")
+            self.send_button.setEnabled(True)
+            self.sent.emit(text, False)
+
+        spawn(self.link.add_candidate(spec), done, failed)
 
     def metric_text(self, title: str) -> str:
         for row, (_, shown) in enumerate(SHOWN):

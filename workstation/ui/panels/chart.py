@@ -277,6 +277,16 @@ class ChartPanel(QWidget):
         self.price_plot.vb.setXRange(right - bars * w, right, padding=0)
         self._fit_y()
 
+    def jump_to(self, start_ms: int, end_ms: int | None = None) -> None:
+        """Centre the view on a time span (a trade: entry to exit) with some bars either side."""
+        w = self.candles.bar_width
+        if not len(self.candles.x) or not w:
+            return
+        a, b = start_ms / 1000.0, (end_ms if end_ms is not None else start_ms) / 1000.0
+        margin = max((b - a) * 0.5, w * 40)
+        self.price_plot.vb.setXRange(a - margin, b + w + margin, padding=0)
+        self._fit_y()
+
     def fit_all(self) -> None:
         if len(self.candles.x):
             w = self.candles.bar_width
