@@ -87,7 +87,9 @@ def vectorbt_peer(candles: CandleArrays, label: str, n_sweep: int) -> dict[str, 
     except Exception as exc:
         print(f"[vectorbt {label}] not available ({type(exc).__name__}: {exc}); install with setup.sh --with-bench")
         return None
-    index = pd.to_datetime(candles.ts, unit="ms", utc=True)
+    # naive (UTC) times: with a tz-aware index vectorbt 1.2 on pandas 3 converts it to 1M Timestamp
+    # objects on every run (~2 s), which would flatter us
+    index = pd.to_datetime(candles.ts, unit="ms")
     open_ = pd.Series(candles.open, index=index)
 
     def run(fast: int, slow: int) -> object:
