@@ -45,6 +45,7 @@ class ConfirmDialog(QDialog):
         word: str | None = None,
         reason: str | None = None,
         checkbox: str | None = None,
+        reason_label: str = "Reason (kept in the log and the kill switch state):",
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle(title)
@@ -63,7 +64,7 @@ class ConfirmDialog(QDialog):
             self.typed.setPlaceholderText(word)
             layout.addWidget(self.typed)
         if reason is not None:
-            layout.addWidget(QLabel("Reason (kept in the log and the kill switch state):"))
+            layout.addWidget(QLabel(reason_label))
             layout.addWidget(self.reason)
         if checkbox is not None:
             layout.addWidget(self.check)

@@ -156,6 +156,7 @@ class MainWindow(QMainWindow):
         self.controls.outcome.connect(lambda text, ok: self.statusBar().showMessage(text, 15_000))
         self.controls.acted.connect(self.model.refresh)
         self.graduation_panel.outcome.connect(lambda text, ok: self.statusBar().showMessage(text, 15_000))
+        self.graduation_panel.outcome.connect(lambda text, ok: self.model.refresh("graduation"))
         self.lab.finished.connect(self._show_lab_trades)
         self.lab.jump_to.connect(self.chart.jump_to)
         self.lab.sent.connect(lambda text, ok: self.statusBar().showMessage(f"Graduation: {text}", 15_000))

@@ -1,6 +1,6 @@
 """The graduation queue: each candidate with its stage, the criteria for the next stage and its
 progress on each, the evidence and the history; LIVE approval (disabled, with the reason, while
-debug mode is on)."""
+debug mode is on); demote and retire, each with a reason, refused where the pipeline refuses."""
 
 from __future__ import annotations
 
@@ -46,6 +46,22 @@ COLUMNS = (
 )
 
 
+BELOW = {"PAPER": "CANDIDATE", "TESTNET": "PAPER", "LIVE": "TESTNET"}
+
+
+def move_refusal(action: str, cand: dict[str, Any] | None, remote: bool) -> str | None:
+    """Why demote/retire cannot be done (the pipeline's own rules), or None."""
+    if cand is None:
+        return "Select a candidate."
+    if remote:
+        return f"{action.capitalize()} on the machine that holds the graduation queue."
+    if action == "retire" and cand["stage"] == "RETIRED":
+        return f"Candidate {cand['id']} is already RETIRED."
+    if action == "demote" and cand["stage"] not in BELOW:
+        return f"Candidate {cand['id']} is {cand['stage']}: there is no stage below."
+    return None
+
+
 def _num(value: Any, pct: bool = False) -> str:
     if value is None:
         return "unknown"
@@ -71,6 +87,10 @@ class GraduationPanel(QWidget):
         self.details.setReadOnly(True)
         self.approve_button = QPushButton("Approve TESTNET → LIVE…")
         self.approve_button.clicked.connect(self.approve)
+        self.demote_button = QPushButton("Demote…")
+        self.demote_button.clicked.connect(lambda: self.ask_move("demote"))
+        self.retire_button = QPushButton("Retire…")
+        self.retire_button.clicked.connect(lambda: self.ask_move("retire"))
         self.approve_reason = QLabel("")
         self.approve_reason.setWordWrap(True)
         self.approve_reason.setStyleSheet(f"color: {MUTED};")
@@ -83,6 +103,8 @@ class GraduationPanel(QWidget):
         side.addWidget(self.details, 1)
         actions = QHBoxLayout()
         actions.addWidget(self.approve_button)
+        actions.addWidget(self.demote_button)
+        actions.addWidget(self.retire_button)
         actions.addWidget(self.approve_reason, 1)
         side.addLayout(actions)
         splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -201,6 +223,34 @@ class GraduationPanel(QWidget):
             enabled, reason = True, "LIVE trades real money on mainnet."
         self.approve_button.setEnabled(enabled)
         self.approve_reason.setText(reason)
+        for action, button in (("demote", self.demote_button), ("retire", self.retire_button)):
+            refusal = move_refusal(action, cand, self.link.remote)
+            button.setEnabled(refusal is None)
+            button.setToolTip(refusal or f"{action.capitalize()} candidate #{cand['id']} (asks for a reason)")  # type: ignore[index]
+
+    def ask_move(self, action: str) -> None:
+        """Ask for a reason, then ask the engine; the pipeline refuses with its reason if it must."""
+        cid = self.selected_id()
+        cand = self.candidates.get(cid or -1)
+        if cid is None or cand is None:
+            return
+        target = "RETIRED" if action == "retire" else BELOW.get(cand["stage"], "-")
+        dialog = ConfirmDialog(
+            f"{action.capitalize()} candidate #{cid}",
+            f"#{cid} {cand['strategy_id']}: {cand['stage']} → {target}. The reason is kept in its history.",
+            self,
+            ok_text=action.capitalize(),
+            reason="",
+            reason_label="Reason (kept in the candidate's graduation history):",
+        )
+        dialog.accepted.connect(lambda: self._send_move(action, cid, dialog.reason.text().strip()))
+        dialog.finished.connect(lambda _: setattr(self, "pending", None))
+        self.pending = dialog
+        dialog.open()
+
+    def _send_move(self, action: str, cid: int, reason: str) -> None:
+        call = self.link.demote(cid, reason) if action == "demote" else self.link.retire(cid, reason)
+        spawn(call, lambda r: self._report(str(r.get("detail")), True), lambda text: self._report(text, False))
 
     def approve(self) -> None:
         """Ask (type LIVE), then ask the engine; the pipeline refuses with every reason if it must."""
