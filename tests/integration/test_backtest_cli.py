@@ -89,3 +89,14 @@ def test_top_level_sweep_and_walkforward_when_invoked_then_same_documents_as_bac
     assert a == b and a["windows"] and a["montecarlo"]["iterations"] == 200
     # the band resamples the stitched out-of-sample trades, each closed by its signal or its window's end
     assert a["montecarlo"]["steps"] == len(a["trades"]) and all(t["exit_time"] for t in a["trades"])
+
+
+def test_backtest_when_options_without_subcommand_then_runs_like_backtest_run(db: str) -> None:
+    from workstation.cli import app as root
+
+    args = ["--strategy", "sma_cross", "--symbol", "BTCUSDT", "--interval", "1h", "--param", "fast=5", "--db", db]
+    bare = runner.invoke(root, ["backtest", *args, "--json"])
+    explicit = runner.invoke(root, ["backtest", "run", *args, "--json"])
+    assert bare.exit_code == 0, bare.output
+    assert json.loads(bare.stdout) == json.loads(explicit.stdout)
+    assert "run" in runner.invoke(root, ["backtest", "--help"]).stdout

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
+from typer.core import TyperGroup
 
 from workstation.backtest.costs import BYBIT_MAINTENANCE_MARGIN
 from workstation.commands import backtest_common as bc
@@ -20,7 +21,19 @@ from workstation.commands import backtest_validate
 if TYPE_CHECKING:
     from workstation.backtest.runner import Market
 
-app = typer.Typer(name="backtest", help="Backtests and parameter sweeps on stored candles.", no_args_is_help=True)
+
+class _RunByDefault(TyperGroup):
+    """`workstation backtest --strategy ...` (the issue's form) is `workstation backtest run --strategy ...`."""
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+        if args and args[0].startswith("-") and args[0] not in ("--help", "-h"):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+app = typer.Typer(
+    name="backtest", help="Backtests and parameter sweeps on stored candles.", no_args_is_help=True, cls=_RunByDefault
+)
 
 
 @app.command("run")
