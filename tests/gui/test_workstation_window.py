@@ -18,7 +18,7 @@ from workstation.runtime import build_runtime
 from workstation.ui.candles_item import DOWN_COLOR, UP_COLOR
 from workstation.ui.main_window import MainWindow
 
-DOCKS = ["Positions", "Orders", "Trades", "Balances", "Graduation", "Backtest Lab", "Log", "Risk"]
+DOCKS = ["Positions", "Orders", "Trades", "Balances", "Graduation", "Backtest Lab", "Log", "Paper", "Risk"]
 
 
 def open_window(qtbot: QtBot, home: Path, loop=None) -> MainWindow:

@@ -86,6 +86,10 @@ class MainWindow(QMainWindow):
         self.graduation_panel = GraduationPanel(engine)
         self.lab = BacktestLab(self.store_worker, engine)
         self.log_panel = LogPanel()
+        from workstation.ui.local_engine import LocalEngine
+        from workstation.ui.paper_replay import PaperReplayPanel
+
+        self.paper_panel = PaperReplayPanel(runtime, engine if isinstance(engine, LocalEngine) else None)
         self.positions_dock = self._add_dock("Positions", self.positions, bottom)
         self.orders_dock = self._add_dock("Orders", self.orders, bottom)
         self.trades_dock = self._add_dock("Trades", self.trades, bottom)
@@ -93,6 +97,7 @@ class MainWindow(QMainWindow):
         self.graduation_dock = self._add_dock("Graduation", self.graduation_panel, bottom)
         self.lab_dock = self._add_dock("Backtest Lab", self.lab, bottom)
         self.log_dock = self._add_dock("Log", self.log_panel, bottom)
+        self.paper_dock = self._add_dock("Paper", self.paper_panel, bottom)
         risk_scroll = QScrollArea()  # a narrow dock scrolls instead of widening the window
         risk_scroll.setWidget(self.risk_panel)
         risk_scroll.setWidgetResizable(True)
@@ -107,6 +112,7 @@ class MainWindow(QMainWindow):
             self.graduation_dock,
             self.lab_dock,
             self.log_dock,
+            self.paper_dock,
         ):
             self.tabifyDockWidget(self.positions_dock, dock)
         self.positions_dock.raise_()
@@ -159,9 +165,23 @@ class MainWindow(QMainWindow):
         self.graduation_panel.outcome.connect(lambda text, ok: self.model.refresh("graduation"))
         self.lab.finished.connect(self._show_lab_trades)
         self.lab.jump_to.connect(self.chart.jump_to)
+        self._fills: list[dict] = []
+        self._fill_timer = QTimer(self)
+        self._fill_timer.setSingleShot(True)
+        self._fill_timer.setInterval(250)  # markers redraw on a throttle, not per fill
+        self._fill_timer.timeout.connect(lambda: self.chart.show_trades(self._fills))
+        self.paper_panel.started.connect(self._fills.clear)
+        self.paper_panel.fill.connect(self._on_paper_fill)
+        self.paper_panel.finished.connect(lambda text: self.statusBar().showMessage(text, 15_000))
+        self.paper_panel.finished.connect(lambda _: self.model.refresh())
         self.lab.sent.connect(lambda text, ok: self.statusBar().showMessage(f"Graduation: {text}", 15_000))
         self.lab.sent.connect(lambda text, ok: self.model.refresh("graduation"))
         self.graduation_panel.set_debug_mode(self.runtime.debug_switch.enabled)
+
+    def _on_paper_fill(self, marker: dict) -> None:
+        self._fills.append(marker)
+        if not self._fill_timer.isActive():
+            self._fill_timer.start()
 
     def _on_health(self, health: dict) -> None:
         if self.engine.remote:
@@ -260,6 +280,7 @@ class MainWindow(QMainWindow):
         logging.getLogger().removeHandler(self.log_panel.handler)
         self.status.stop()
         self.lab.shutdown()
+        self.paper_panel.stop()
         if self.model.started:
             spawn(self.model.stop())
         self.store_worker.shutdown()
