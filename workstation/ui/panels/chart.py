@@ -209,7 +209,8 @@ class ChartPanel(QWidget):
 
     def set_series(self, key: SeriesKey, interval: str) -> None:
         """Select a series and interval (as a user would with the pickers)."""
-        index = self.symbol_box.findData(key)
+        # findData compares Python objects by identity; the lab's keys come from its own catalog read
+        index = next((i for i in range(self.symbol_box.count()) if self.symbol_box.itemData(i) == key), -1)
         if index < 0:
             raise ValueError(f"{key.label()} is not in the store")
         self.symbol_box.setCurrentIndex(index)
