@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,8 +21,16 @@ def qloop(qapp) -> Iterator[asyncio.AbstractEventLoop]:
     loop = qasync.QEventLoop(qapp, already_running=True)
     asyncio.set_event_loop(loop)
     yield loop
-    for task in asyncio.all_tasks(loop):
+    # Cancel what the test left running and let the cancellations actually run (processEvents
+    # drives the qasync loop here, outside any coroutine), so no task, socket or executor job
+    # outlives the loop and fires into a later test's objects.
+    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in pending:
         task.cancel()
+    deadline = time.monotonic() + 5
+    while any(not task.done() for task in pending) and time.monotonic() < deadline:
+        qapp.processEvents()
+        time.sleep(0.005)
     # Not loop.stop(): with already_running it calls QApplication.exit() outside exec(), which
     # leaves Qt's quit flag set for the rest of the session, so every later QEventLoop.exec()
     # (qtbot.waitSignal) returns at once and timers stop firing. Mark it stopped instead.
