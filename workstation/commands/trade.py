@@ -56,6 +56,13 @@ def trade(
     confirm_mainnet: Annotated[
         bool, typer.Option("--confirm-mainnet", help="Mainnet only: confirm that real money is intended.")
     ] = False,
+    no_risk: Annotated[
+        bool,
+        typer.Option(
+            "--no-risk",
+            help="Paper only: size with the backtest's sizer instead of the risk manager (for comparisons).",
+        ),
+    ] = False,
 ) -> None:
     """Trade a strategy: paper replays stored history through the OMS, ledger and the durable paper
     venue (a restart resumes where it stopped); testnet/demo/mainnet go through the SafetyGate."""
@@ -95,14 +102,22 @@ def trade(
 
     spec = ReplaySpec(symbol.upper(), interval, strategy)
     try:
-        summary = asyncio.run(trade_paper(rt, spec, strat, start=start, end=end, speed=speed, echo=echo))
+        summary = asyncio.run(
+            trade_paper(rt, spec, strat, start=start, end=end, speed=speed, echo=echo, risk=not no_risk)
+        )
     except LookupError as exc:
         fail(f"error: {exc.args[0] if exc.args else exc}")
     except WorkstationError as exc:
         fail(f"error: {exc}")
     echo(
         f"DONE {summary.bars} new candle(s); {summary.orders_sent} order(s) sent, {summary.refusals} refused, "
-        f"{summary.denials} denial(s), {summary.fills} fill(s); position {summary.position:g} {symbol}; "
+        f"{summary.denials} denial(s), {summary.fills} fill(s); "
+        + (
+            f"risk: {summary.risk_decisions} decision(s), {summary.risk_denials} denied; "
+            if not no_risk
+            else "risk manager OFF; "
+        )
+        + f"position {summary.position:g} {symbol}; "
         f"cash {summary.cash:.2f}, equity {summary.equity:.2f}"
     )
     if summary.bars == 0 and summary.restored:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from workstation.backtest import costs as C
@@ -35,6 +35,9 @@ from workstation.core.types import Candle, OrderRequest
 from workstation.data.arrays import CandleArrays
 from workstation.engine.kernel import EngineKernel
 from workstation.exchanges.simulated.book import dec
+from workstation.paper.risk_path import RiskPath
+from workstation.risk.engine import TradeIntent
+from workstation.risk.limits import AccountState, Exposure
 from workstation.strategies.base import OrderKind, Strategy, StrategyError, signals
 
 log = logging.getLogger(__name__)
@@ -66,9 +69,15 @@ class StrategyRunner:
         window: int | None = None,
         trading_stop: TradingStop | None = None,
         prefix: str = "pp",
+        risk: RiskPath | None = None,
     ) -> None:
         """`window`: bars handed to `signals()` each time (None: every bar seen, which makes each
-        row identical to a whole-history backtest for any causal strategy)."""
+        row identical to a whole-history backtest for any causal strategy).
+
+        `risk`: every change of target becomes a TradeIntent the RiskEngine sizes or denies (a
+        denial is its event and no order); the cost model's sizer is then not used, and an open
+        position is not resized when only the target's weight changes. None: sized exactly as the
+        backtest sizes (what the parity test holds the runner to)."""
         self.kernel = kernel
         self.strategy = strategy
         self.symbol = symbol
@@ -77,6 +86,8 @@ class StrategyRunner:
         self.window = window
         self.trading_stop = trading_stop
         self.prefix = prefix
+        self.risk = risk
+        self._stop_loss = math.nan  # the strategy's own stop for the entry being risked
         self.acted = 0.0
         self._entry: tuple[str, float] | None = None  # resting entry order and its target
         self.orders_sent = 0
@@ -90,6 +101,8 @@ class StrategyRunner:
         """Act on the signal of the last closed candle; the venue's bar is open at `bar.open`."""
         if len(history) == 0:
             return
+        if self.risk is not None:
+            self.risk.tick(bar.ts)
         intent = self.intent(history)
         await self._settle_entry()
         if intent is None:
@@ -102,6 +115,9 @@ class StrategyRunner:
             return
         self._refused_target = None
         self._want = want
+        if self.risk is not None:
+            await self._risk_open(self.risk, intent, qty, history, bar)
+            return
         prev = history.take(slice(len(history) - 1, None))
         if qty != 0.0 and (want == 0.0 or (qty > 0) != (want > 0)):
             side = Side.SELL if qty > 0 else Side.BUY
@@ -121,6 +137,11 @@ class StrategyRunner:
             await self.kernel.sync()
             self.kernel.portfolio.set_balances(self.kernel.venue, await self.kernel.client.fetch_balances())
         self.kernel.portfolio.set_mark(self.symbol, dec(bar.close))
+        if self.risk is not None:
+            qty = await self._position()
+            if qty != 0.0 or new_fills:  # flat and nothing filled: equity did not move
+                self.risk.tick(bar.ts)
+                self.risk.engine.on_account(await self._account(bar.close, qty))
 
     async def resume(self, history: CandleArrays) -> None:
         """Pick up after a restart (the ledger reconciled with the venue): take the open position
@@ -254,6 +275,72 @@ class StrategyRunner:
         else:
             self._entry = (coid, want)
 
+    # --- through the risk engine ----------------------------------------------------------------
+    async def _risk_open(self, rp: RiskPath, intent: Intent, qty: float, history: CandleArrays, bar: Candle) -> None:
+        want = intent.target
+        if qty != 0.0 and (want == 0.0 or (qty > 0) != (want > 0)):
+            side = Side.SELL if qty > 0 else Side.BUY
+            exit_ = TradeIntent(
+                rp.strategy_id, self.symbol, side, dec(bar.open), reduce_qty=dec(abs(qty)), category=self.category
+            )
+            if not await self._send_risked(rp, exit_, history, bar, qty):
+                return
+            qty = 0.0
+        if want == 0.0 or qty != 0.0:  # flat, or already on the target's side: nothing to open
+            self.acted = want
+            return
+        side = Side.BUY if want > 0 else Side.SELL
+        kind = OrderKind(intent.kind)
+        entry = bar.open if kind == OrderKind.MARKET else intent.entry_price
+        stop = intent.stop_loss if not math.isnan(intent.stop_loss) else rp.stop_for(history, entry, side)
+        order_type = {OrderKind.MARKET: OrderType.MARKET, OrderKind.LIMIT: OrderType.LIMIT}.get(kind, OrderType.STOP)
+        entry_ = TradeIntent(
+            rp.strategy_id,
+            self.symbol,
+            side,
+            dec(entry),
+            stop_price=None if math.isnan(stop) else dec(stop),
+            weight=dec(min(abs(want), 1.0)),
+            order_type=order_type,
+            take_profit=None if math.isnan(intent.take_profit) else dec(intent.take_profit),
+            category=self.category,
+        )
+        self._stop_loss = intent.stop_loss
+        coid = await self._send_risked(rp, entry_, history, bar, qty)
+        if not coid:
+            return
+        if kind == OrderKind.MARKET:
+            self.acted = want
+        else:
+            self._entry = (coid, want)
+
+    async def _account(self, mark: float, qty: float) -> AccountState:
+        _, equity = await self._balance()
+        positions = (Exposure(self.symbol, dec(qty), dec(mark)),) if qty != 0.0 else ()
+        return AccountState(dec(equity), positions)
+
+    async def _send_risked(
+        self, rp: RiskPath, intent: TradeIntent, history: CandleArrays, bar: Candle, qty: float
+    ) -> str:
+        """Evaluate `intent`; a sized request goes to the OMS. "" when denied, refused or rejected."""
+        account = await self._account(bar.open, qty)
+        cash, _ = await self._balance()
+        margin = rp.margin_cap(cash, self.cost)
+        result = rp.engine.evaluate(
+            intent, account, rp.instrument, volatility=rp.volatility(history), max_notional=margin
+        )
+        rp.decisions += 1
+        if result.request is None:  # the engine published RiskDenied and OrderDenied with its numbers
+            rp.denials += 1
+            self._refused_target = self._want
+            return ""
+        request = replace(result.request, client_order_id=new_client_order_id(self.prefix))
+        if intent.reduce_qty is None and not rp.attach_stop and math.isnan(self._stop_loss):
+            request = replace(request, stop_loss=None)  # the ATR stop sized the order; the strategy set none
+        if request.order_type is OrderType.STOP:
+            request = replace(request, trigger_price=intent.entry_price, price=None)
+        return await self._submit(request)
+
     async def _send(self, side: Side, qty: float, *, reduce_only: bool = False, intent: Intent | None = None) -> str:
         """Submit through the OMS; the client order id, or "" when it was denied or rejected."""
         kind = OrderKind(intent.kind) if intent is not None else OrderKind.MARKET
@@ -271,11 +358,14 @@ class StrategyRunner:
             stop_loss=dec(intent.stop_loss) if intent is not None and not math.isnan(intent.stop_loss) else None,
             take_profit=dec(intent.take_profit) if intent is not None and not math.isnan(intent.take_profit) else None,
         )
+        return await self._submit(request)
+
+    async def _submit(self, request: OrderRequest) -> str:
         self.orders_sent += 1
         order = await self.kernel.submit(request)
         if order.status in REFUSED:
             self.refusals += 1
             self._refused_target = self._want
-            log.warning("%s %s %s refused: %s", self.symbol, side.value, request.qty, order.status.value)
+            log.warning("%s %s %s refused: %s", self.symbol, request.side.value, request.qty, order.status.value)
             return ""
         return request.client_order_id

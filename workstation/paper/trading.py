@@ -17,12 +17,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from workstation.core.events import OrderDenied, OrderFilled
+from workstation.core.clock import SystemClock
+from workstation.core.events import OrderDenied, OrderFilled, RiskDenied, StrategyDemotionRequested
 from workstation.data.store import CandleStore
 from workstation.engine.kernel import EngineKernel
 from workstation.engine.reconcile import ReconcileReport
+from workstation.graduation.pipeline import GraduationPipeline
+from workstation.graduation.store import GraduationStore, store_path
 from workstation.paper.guard import GatedTradingStop
 from workstation.paper.replay import ReplayData, replay
+from workstation.paper.risk_path import RiskPath, build_risk_path
 from workstation.paper.runner import StrategyRunner
 from workstation.paper.session import ReplaySpec, candle_store_path, load_series
 from workstation.paper.store import control_path, open_paper, read_control
@@ -49,6 +53,9 @@ class TradeSummary:
     refusals: int = 0
     fills: int = 0
     denials: int = 0
+    risk_decisions: int = 0
+    risk_denials: int = 0
+    demotions: int = 0
     position: float = 0.0
     cash: float = 0.0
     equity: float = 0.0
@@ -129,12 +136,19 @@ async def trade_paper(
     end: int | None,
     speed: float,
     echo: Echo,
+    risk: bool = True,
 ) -> TradeSummary:
+    """`risk` (the default): every change of target is sized or denied by a RiskEngine built from
+    the settings and the persisted trading state (<home>/state/risk.json), and the graduation
+    pipeline records the performance monitor's demotion requests. False: sized by the cost model's
+    sizer, exactly as a backtest (for comparisons)."""
+
     def load() -> tuple[str, ReplayData]:
         with CandleStore.open(candle_store_path(runtime.home)) as store:
             return load_series(store, spec, start, end)
 
     source, data = await asyncio.to_thread(load)
+    graduation: GraduationStore | None = None
     paper, lock, restored = open_paper(runtime.home, cash=runtime.settings.trading.paper_balance)
     try:
         engine = build_engine(runtime, paper=paper, poll_interval_s=None)
@@ -150,8 +164,28 @@ async def trade_paper(
             counts["fills"] += 1
             echo(f"FILL {e.symbol} {e.side.value} {e.qty} @ {e.price} ({e.client_order_id or 'protective exit'})")
 
+        def on_risk_denied(e: RiskDenied) -> None:
+            echo(
+                f"RISK DENIED {e.side.value} {e.symbol} [{e.state.value}]: {e.reason}; equity {e.equity}, "
+                f"stop distance {e.stop_distance}, requested {e.requested_qty}"
+            )
+
+        def on_demotion(e: StrategyDemotionRequested) -> None:
+            counts["demotions"] += 1
+            echo(f"DEMOTION requested for {e.strategy_id}: {e.reason}")
+
+        counts["demotions"] = 0
         runtime.bus.subscribe(OrderDenied, on_denied)
         runtime.bus.subscribe(OrderFilled, on_fill)
+        path: RiskPath | None = None
+        if risk:
+            path = build_risk_path(runtime, spec.symbol, spec.interval, strategy.label(), paper.account.cost)
+            graduation = GraduationStore.open(store_path(runtime.home))
+            GraduationPipeline(graduation, runtime.settings.graduation, bus=runtime.bus, clock=SystemClock()).listen()
+            runtime.bus.subscribe(RiskDenied, on_risk_denied)
+            runtime.bus.subscribe(StrategyDemotionRequested, on_demotion)
+            state = path.engine.store.view()
+            echo(f"RISK {state.state.value}{': ' + state.reason if state.reason else ''}")
         report = await kernel.start()
         summary = TradeSummary(restored, report)
         if restored:
@@ -165,6 +199,7 @@ async def trade_paper(
             paper.account.cost,
             window=max(1000, 10 * strategy.warmup),
             trading_stop=GatedTradingStop(runtime.gate, cast(GuardedExecutionClient, kernel.client), paper),
+            risk=path,
         )
 
         def paused() -> bool:
@@ -186,11 +221,16 @@ async def trade_paper(
         book = paper.account.books.get(spec.symbol)
         summary.orders_sent, summary.refusals = runner.orders_sent, runner.refusals
         summary.fills, summary.denials, summary.actions = counts["fills"], counts["denied"], watcher.actions
+        summary.demotions = counts["demotions"]
+        if path is not None:
+            summary.risk_decisions, summary.risk_denials = path.decisions, path.denials
         summary.position = book.qty if book is not None else 0.0
         summary.cash, summary.equity = paper.account.cash, paper.account.equity()
         await kernel.stop()
         return summary
     finally:
+        if graduation is not None:
+            graduation.close()
         lock.release()
 
 

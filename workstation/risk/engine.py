@@ -14,7 +14,7 @@ size, so a strategy can never flip through the risk engine in one order.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -93,10 +93,17 @@ class RiskEngine:
         self.limits.on_equity(account.equity)
 
     def evaluate(
-        self, intent: TradeIntent, account: AccountState, instrument: Instrument, *, volatility: float | None = None
+        self,
+        intent: TradeIntent,
+        account: AccountState,
+        instrument: Instrument,
+        *,
+        volatility: float | None = None,
+        max_notional: Mapping[str, Decimal] | None = None,
     ) -> RiskResult:
         """Size `intent` or deny it. `volatility` is annualised (realised or ATR-based); without it
-        leverage falls back to 1x."""
+        leverage falls back to 1x. `max_notional`: further caps on a new order's notional by name
+        (e.g. the venue's available margin)."""
         self.limits.on_equity(account.equity)
         view = self.store.refresh()
         ctx = _Ctx(self, intent, account, view.state)
@@ -107,7 +114,8 @@ class RiskEngine:
         if position != 0 and (position > 0) != (intent.side is Side.BUY):
             return self._reduce(ctx, instrument, position)
         if view.state is TradingState.HALTED:
-            return ctx.deny(f"HALTED: {view.reason}; only risk-reducing orders pass")
+            kill = "the kill switch is engaged: " if self.store.kill_switch_engaged else ""
+            return ctx.deny(f"HALTED: {kill}{view.reason}; only risk-reducing orders pass")
         if view.state is TradingState.REDUCING:
             return ctx.deny(f"REDUCING: {view.reason}; only risk-reducing orders pass")
         refusal = self.limits.open_positions_refusal(account, intent.symbol)
@@ -115,10 +123,12 @@ class RiskEngine:
             return ctx.deny(refusal)
         if intent.stop_price is None:
             return ctx.deny("no stop price: fixed-fractional sizing needs the stop distance")
-        return self._size(ctx, instrument, volatility)
+        return self._size(ctx, instrument, volatility, max_notional or {})
 
     # --- opening / adding ---------------------------------------------------------------------
-    def _size(self, ctx: _Ctx, instrument: Instrument, volatility: float | None) -> RiskResult:
+    def _size(
+        self, ctx: _Ctx, instrument: Instrument, volatility: float | None, extra: Mapping[str, Decimal]
+    ) -> RiskResult:
         intent, equity = ctx.intent, ctx.account.equity
         cap = Decimal(str(self.settings.max_risk_per_trade))
         base = cap
@@ -150,6 +160,7 @@ class RiskEngine:
         leverage = vol_scaled_leverage(volatility, self.settings.target_volatility, self.settings.max_leverage)
         caps = {"leverage": max(equity, ZERO) * leverage}
         caps.update(self.limits.notional_headroom(ctx.account, intent.symbol, intent.side))
+        caps.update(extra)
         ctx.leverage = leverage
         ctx.add(volatility="none" if volatility is None else round(volatility, 6), **{k: v for k, v in caps.items()})
         risk_fraction = base * scale

@@ -137,6 +137,10 @@ class RiskStateStore:
     def book(self) -> RiskBook:
         return self._book
 
+    @property
+    def kill_switch_engaged(self) -> bool:
+        return self._kill is not None and self._kill.engaged
+
     def view(self, now_ms: int | None = None) -> StateView:
         now = self._clock.now_ms() if now_ms is None else now_ms
         active = tuple(h for h in self._book.halts if h.active(now))

@@ -1,0 +1,126 @@
+"""The risk manager on the runner's order path: Strategy -> RiskEngine -> SafetyGate -> venue.
+
+`RiskPath` is what a StrategyRunner needs to put every change of target through a RiskEngine:
+the engine, the instrument it sizes for, the clock the engine's limits read (a replay sets it to
+each candle's time, so a daily-loss halt lifts at the replay's next UTC day) and how to find a stop
+and a volatility when the strategy gives none. `build_risk_path` wires one from a runtime's settings
+and the persisted <home>/state/risk.json.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from workstation.backtest.costs import CostModel
+from workstation.core.enums import Category, Side
+from workstation.core.types import Instrument
+from workstation.data.arrays import CandleArrays
+from workstation.data.intervals import interval_ms
+from workstation.risk.engine import RiskEngine
+from workstation.risk.limits import RiskLimits
+from workstation.risk.monitor import StrategyMonitor
+from workstation.risk.sizing import atr, realized_volatility
+from workstation.risk.state import RiskStateStore
+from workstation.runtime import Runtime
+
+YEAR_MS = 365 * 86_400_000
+
+
+class ReplayClock:
+    """A clock the replay moves: the open time of the candle being traded."""
+
+    def __init__(self, now_ms: int = 0) -> None:
+        self._now = now_ms
+
+    def now_ms(self) -> int:
+        return self._now
+
+    def set(self, now_ms: int) -> None:
+        self._now = max(self._now, int(now_ms))
+
+
+def paper_instrument(symbol: str, cost: CostModel, category: Category = Category.LINEAR) -> Instrument:
+    """The paper venue's instrument as the risk engine sees it: the cost model's quantity step."""
+    step = Decimal(str(cost.qty_step))
+    return Instrument("paper", symbol, category, "", "", Decimal(0), step, step)
+
+
+@dataclass
+class RiskPath:
+    engine: RiskEngine
+    instrument: Instrument
+    strategy_id: str
+    clock: ReplayClock | None = None
+    periods_per_year: float = 365 * 24 * 60  # 1m candles
+    stop_atr: float = 2.0  # a strategy without a stop-loss is sized as if its stop were this many ATRs away
+    attach_stop: bool = False  # and that stop goes on the order as its stop-loss (False: sizing only)
+    atr_period: int = 14
+    vol_window: int = 500
+    monitor: StrategyMonitor | None = None
+    margin_buffer: float | None = 0.02  # None: no venue-margin cap
+    decisions: int = field(default=0)
+    denials: int = field(default=0)
+
+    def tick(self, ts_ms: int) -> None:
+        if self.clock is not None:
+            self.clock.set(ts_ms)
+
+    def volatility(self, history: CandleArrays) -> float | None:
+        closes = history.close[-self.vol_window :]
+        vol = realized_volatility(closes, self.periods_per_year) if len(closes) >= 3 else math.nan
+        return None if math.isnan(vol) or vol <= 0 else vol
+
+    def margin_cap(self, cash: float, cost: CostModel) -> dict[str, Decimal]:
+        """The venue's available margin as a notional cap: cash at the cost model's leverage, less
+        the taker fee and a `margin_buffer` for the gap between the decision price and the fill."""
+        if self.margin_buffer is None:
+            return {}
+        notional = max(cash, 0.0) * cost.leverage * (1.0 - self.margin_buffer) / (1.0 + cost.taker_fee)
+        return {"venue margin": Decimal(str(notional))}
+
+    def stop_for(self, history: CandleArrays, entry: float, side: Side) -> float:
+        """`stop_atr` ATRs from `entry` against the trade (NaN before there are enough candles)."""
+        n = self.atr_period + 1
+        if len(history) < n:
+            return math.nan
+        gap = atr(history.high[-n:], history.low[-n:], history.close[-n:], self.atr_period) * self.stop_atr
+        if math.isnan(gap) or gap <= 0:
+            return math.nan
+        return entry - gap if side is Side.BUY else entry + gap
+
+
+def build_risk_path(
+    runtime: Runtime,
+    symbol: str,
+    interval: str,
+    strategy_id: str,
+    cost: CostModel,
+    *,
+    category: Category = Category.LINEAR,
+) -> RiskPath:
+    """A RiskEngine from `runtime.settings.risk` and the home's persisted trading state, on a replay
+    clock; the performance monitor's allocation scales the size, its demotion requests go on the bus."""
+    clock = ReplayClock()
+    settings = runtime.settings.risk
+    store = RiskStateStore(
+        runtime.state_dir / "risk.json", kill_switch=runtime.kill_switch, bus=runtime.bus, clock=clock
+    )
+    monitor = StrategyMonitor(settings.monitor, runtime.bus)
+    engine = RiskEngine(
+        settings=settings,
+        limits=RiskLimits(settings, store, clock),
+        bus=runtime.bus,
+        clock=clock,
+        allocation=monitor.allocation,
+        venue=runtime.settings.trading.venue.value,
+    )
+    return RiskPath(
+        engine,
+        paper_instrument(symbol, cost, category),
+        strategy_id,
+        clock,
+        periods_per_year=YEAR_MS / interval_ms(interval),
+        monitor=monitor,
+    )
