@@ -53,7 +53,7 @@ class RiskPath:
     instrument: Instrument
     strategy_id: str
     clock: ReplayClock | None = None
-    periods_per_year: float = 365 * 24 * 60  # 1m candles
+    bar_ms: int = 60_000  # the candle interval: equity at a close is dated the candle's last ms
     stop_atr: float = 2.0  # a strategy without a stop-loss is sized as if its stop were this many ATRs away
     attach_stop: bool = False  # and that stop goes on the order as its stop-loss (False: sizing only)
     atr_period: int = 14
@@ -62,6 +62,10 @@ class RiskPath:
     margin_buffer: float | None = 0.02  # None: no venue-margin cap
     decisions: int = field(default=0)
     denials: int = field(default=0)
+
+    @property
+    def periods_per_year(self) -> float:
+        return YEAR_MS / self.bar_ms
 
     def tick(self, ts_ms: int) -> None:
         if self.clock is not None:
@@ -121,6 +125,6 @@ def build_risk_path(
         paper_instrument(symbol, cost, category),
         strategy_id,
         clock,
-        periods_per_year=YEAR_MS / interval_ms(interval),
+        bar_ms=interval_ms(interval),
         monitor=monitor,
     )

@@ -88,6 +88,7 @@ class StrategyRunner:
         self.prefix = prefix
         self.risk = risk
         self._stop_loss = math.nan  # the strategy's own stop for the entry being risked
+        self._seen_target = 0.0
         self.acted = 0.0
         self._entry: tuple[str, float] | None = None  # resting entry order and its target
         self.orders_sent = 0
@@ -111,6 +112,9 @@ class StrategyRunner:
         if qty != 0.0:
             await self._protect(intent)
         want = intent.target
+        if self.risk is not None and want != self._seen_target:  # a denied target is retried once it changed
+            self._refused_target = None
+        self._seen_target = want
         if want == self.acted or want == self._refused_target:
             return
         self._refused_target = None
@@ -140,7 +144,7 @@ class StrategyRunner:
         if self.risk is not None:
             qty = await self._position()
             if qty != 0.0 or new_fills:  # flat and nothing filled: equity did not move
-                self.risk.tick(bar.ts)
+                self.risk.tick(bar.ts + self.risk.bar_ms - 1)  # the candle's last moment, in its UTC day
                 self.risk.engine.on_account(await self._account(bar.close, qty))
 
     async def resume(self, history: CandleArrays) -> None:
