@@ -46,3 +46,33 @@ def test_trade_when_no_risk_then_sized_by_the_backtest_sizer_without_risk_decisi
     assert result.returncode == 0, result.stdout + result.stderr
     assert "risk manager OFF" in result.stdout and "RISK " not in result.stdout
     assert not (tmp_path / "state" / "risk.json").exists()
+
+
+def test_trade_when_paper_candidate_falls_below_its_band_then_the_demotion_is_recorded(tmp_path: Path) -> None:
+    from workstation.bus import EventBus
+    from workstation.core.clock import SystemClock
+    from workstation.graduation.models import Evidence, Performance, Stage
+    from workstation.graduation.pipeline import GraduationPipeline
+    from workstation.graduation.store import GraduationStore, store_path
+    from workstation.settings.models import GraduationSettings
+
+    store = GraduationStore.open(store_path(tmp_path))
+    try:
+        pipeline = GraduationPipeline(store, GraduationSettings(), bus=EventBus(), clock=SystemClock())
+        backtest = Performance(100, sharpe=2.0, max_drawdown=0.05, win_rate=0.6, profit_factor=2.0,
+                               mean_trade_return=0.01, total_return=0.5)  # fmt: skip
+        cand = pipeline.add(strategy="sma_cross", params={"fast": 5, "slow": 20}, symbol="BTCUSDT", interval="1m",
+                            evidence=Evidence(backtest, (0.01, 0.05), 2), by="test")  # fmt: skip
+        pipeline.evaluate(cand.id)
+        assert pipeline.get(cand.id).stage is Stage.PAPER
+    finally:
+        store.close()
+    monitor = ("--set", "risk.monitor.window_trades=2", "--set", "risk.monitor.demote_after_breaches=1")
+    trade = (*TRADE[:-1], "2024-11-01:2024-11-02")
+    result = run_cli("--set", "debug_mode=false", *monitor, *trade, home=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"CANDIDATE {cand.strategy_id} in PAPER" in result.stdout
+    assert f"DEMOTION requested for {cand.strategy_id}" in result.stdout
+    shown = run_cli("graduation", "show", str(cand.id), home=tmp_path)
+    assert "PAPER -> CANDIDATE  by monitor: performance monitor: mean return over the last 2 trades" in shown.stdout
+    assert "below the backtest's Monte Carlo band low 1.0000%" in shown.stdout

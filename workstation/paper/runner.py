@@ -89,6 +89,8 @@ class StrategyRunner:
         self.risk = risk
         self._stop_loss = math.nan  # the strategy's own stop for the entry being risked
         self._seen_target = 0.0
+        self._trade: tuple[float, float] | None = None  # (equity before the entry, entry notional)
+        self._equity_before = math.nan
         self.acted = 0.0
         self._entry: tuple[str, float] | None = None  # resting entry order and its target
         self.orders_sent = 0
@@ -145,7 +147,20 @@ class StrategyRunner:
             qty = await self._position()
             if qty != 0.0 or new_fills:  # flat and nothing filled: equity did not move
                 self.risk.tick(bar.ts + self.risk.bar_ms - 1)  # the candle's last moment, in its UTC day
-                self.risk.engine.on_account(await self._account(bar.close, qty))
+                account = await self._account(bar.close, qty)
+                self.risk.engine.on_account(account)
+                self._track_trade(self.risk, qty, float(account.equity))
+
+    def _track_trade(self, rp: RiskPath, qty: float, equity: float) -> None:
+        """A closed trade's return (equity change over the entry's notional) to the performance monitor."""
+        if qty != 0.0 and self._trade is None:
+            price = float(self.kernel.portfolio.position(self.kernel.venue, self.symbol).entry_price)
+            self._trade = (self._equity_before, abs(qty) * price)
+        elif qty == 0.0 and self._trade is not None:
+            before, notional = self._trade
+            self._trade = None
+            if rp.monitor is not None and notional > 0:
+                rp.monitor.record_trade(rp.strategy_id, (equity - before) / notional)
 
     async def resume(self, history: CandleArrays) -> None:
         """Pick up after a restart (the ledger reconciled with the venue): take the open position
@@ -328,6 +343,8 @@ class StrategyRunner:
     ) -> str:
         """Evaluate `intent`; a sized request goes to the OMS. "" when denied, refused or rejected."""
         account = await self._account(bar.open, qty)
+        if intent.reduce_qty is None and self._trade is None:
+            self._equity_before = float(account.equity)
         cash, _ = await self._balance()
         margin = rp.margin_cap(cash, self.cost)
         result = rp.engine.evaluate(

@@ -181,7 +181,9 @@ async def trade_paper(
         if risk:
             path = build_risk_path(runtime, spec.symbol, spec.interval, strategy.label(), paper.account.cost)
             graduation = GraduationStore.open(store_path(runtime.home))
-            GraduationPipeline(graduation, runtime.settings.graduation, bus=runtime.bus, clock=SystemClock()).listen()
+            pipeline = GraduationPipeline(graduation, runtime.settings.graduation, bus=runtime.bus, clock=SystemClock())
+            pipeline.listen()
+            watch_candidate(pipeline, path, spec, strategy, echo)
             runtime.bus.subscribe(RiskDenied, on_risk_denied)
             runtime.bus.subscribe(StrategyDemotionRequested, on_demotion)
             state = path.engine.store.view()
@@ -232,6 +234,30 @@ async def trade_paper(
         if graduation is not None:
             graduation.close()
         lock.release()
+
+
+def watch_candidate(
+    pipeline: GraduationPipeline, path: RiskPath, spec: ReplaySpec, strategy: Strategy, echo: Echo
+) -> None:
+    """A graduation candidate in PAPER for this strategy, symbol and interval: trade under its id and
+    hold its closed trades to its Monte Carlo band (the monitor cuts the allocation, then asks for a
+    demotion, which the pipeline records)."""
+    from workstation.graduation.models import Stage
+    from workstation.strategies.builtin import build
+
+    for cand in pipeline.candidates(Stage.PAPER):
+        if (cand.strategy, cand.symbol, cand.interval) != (spec.strategy, spec.symbol, spec.interval):
+            continue
+        try:
+            if build(cand.strategy, cand.params).label() != strategy.label():
+                continue
+        except (ValueError, KeyError):
+            continue
+        path.strategy_id = cand.strategy_id
+        if path.monitor is not None:
+            path.monitor.expect(cand.strategy_id, *cand.evidence.mc_band)
+        echo(f"CANDIDATE {cand.strategy_id} in PAPER: closed trades are held to its band {cand.evidence.mc_band}")
+        return
 
 
 async def _poll_control(watcher: ControlWatcher, every_s: float = 0.2) -> None:
