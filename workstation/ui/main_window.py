@@ -66,7 +66,7 @@ class MainWindow(QMainWindow):
         file_menu.addAction("&Quit", self.close)
         self.view_menu = menu_bar.addMenu("&View")
         self.store_worker = StoreWorker(runtime.home / "candles.db", self)
-        self.chart = ChartPanel(self.store_worker, self._settings)
+        self.chart = ChartPanel(self.store_worker, self._settings, venue=runtime.settings.trading.venue)
         self.chart.setObjectName("chart")
         self.setCentralWidget(self.chart)  # the one panel that is always there
 
@@ -283,6 +283,7 @@ class MainWindow(QMainWindow):
         self.paper_panel.stop()
         if self.model.started:
             spawn(self.model.stop())
+        self.chart.live.stop()
         self.store_worker.shutdown()
         super().closeEvent(event)
 

@@ -21,7 +21,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from workstation.core.enums import Venue
 from workstation.ui.candles_item import DOWN_COLOR, UP_COLOR, CandlesItem, LineItem, VolumeItem
+from workstation.ui.chart_live import ChartLive
 from workstation.ui.fmt import format_price, format_ts
 from workstation.ui.grid_item import GridLines
 from workstation.ui.overlays import OVERLAYS
@@ -47,7 +49,18 @@ class ChartPanel(QWidget):
     loaded = Signal(object)  # ChartData, once drawn
     data_updated = Signal(object)  # int ts (ms) of the newest bar on the chart (exceeds a C int)
 
-    def __init__(self, worker: StoreWorker, settings: QSettings | None = None, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        worker: StoreWorker,
+        settings: QSettings | None = None,
+        parent: QWidget | None = None,
+        *,
+        venue: Venue | str | None = None,
+        public_stream_url: str | None = None,
+    ) -> None:
+        """`venue`: the configured trading venue; a Bybit venue makes the chart follow Bybit's
+        public kline/ticker stream (URL: `public_stream_url`, else $WORKSTATION_PUBLIC_STREAM_URL,
+        else Bybit's own; see live_feed.py)."""
         super().__init__(parent)
         self.worker = worker
         self._settings = settings
@@ -64,6 +77,10 @@ class ChartPanel(QWidget):
         self.readout.setTextFormat(Qt.TextFormat.RichText)
         self.readout.setObjectName("chartReadout")
         self.readout.setContentsMargins(6, 0, 6, 2)
+        self.ticker_label = QLabel("")
+        self.ticker_label.setTextFormat(Qt.TextFormat.RichText)
+        self.ticker_label.setObjectName("chartTicker")
+        self.ticker_label.setContentsMargins(8, 0, 8, 0)
         self.busy = QProgressBar()
         self.busy.setRange(0, 0)  # indeterminate: the importer does not report fractions
         self.busy.setMaximumWidth(140)
@@ -86,6 +103,7 @@ class ChartPanel(QWidget):
             self.overlay_boxes[spec.key] = box
             bar.addWidget(box)
         bar.addWidget(self.fit_button)
+        bar.addWidget(self.ticker_label)
         bar.addStretch(1)
         bar.addWidget(self.status)
         bar.addWidget(self.busy)
@@ -131,10 +149,11 @@ class ChartPanel(QWidget):
         self.symbol_box.currentIndexChanged.connect(self._on_symbol_changed)
         self.interval_box.currentTextChanged.connect(self._on_interval_changed)
         self.fit_button.clicked.connect(self.fit_all)
-        self.price_plot.vb.sigXRangeChanged.connect(self._fit_y)
+        self.price_plot.vb.sigXRangeChanged.connect(self.fit_y)
         self.plots.scene().sigMouseMoved.connect(self.on_mouse_moved)
         worker.progress.connect(self._on_progress)
         worker.failed.connect(self._on_failed)
+        self.live = ChartLive(self, venue, public_stream_url)
 
     # ---- setup -------------------------------------------------------------------------------
 
@@ -253,9 +272,10 @@ class ChartPanel(QWidget):
             for curve, values in zip(self.overlay_items[key], lines, strict=True):
                 curve.set_data(c.ts, values, data.bar_seconds)
         if len(c) == 0:
+            self.live.stop()
             self._set_idle(f"No {data.interval} candles for {data.key.symbol}")
             return
-        self._set_limits()
+        self.set_limits()
         same_series = previous is not None and previous.key == data.key
         self.show_last(VISIBLE_BARS, right_edge if same_series else None)
         self._save("chart/symbol", data.key.label())
@@ -263,10 +283,11 @@ class ChartPanel(QWidget):
         self.readout.setText(self.readout_html(len(c) - 1))
         source = "" if data.source_interval == data.interval else f" (from {data.source_interval})"
         self._set_idle(f"{len(c):,} bars{source}")
+        self.live.on_series(data)
         self.loaded.emit(data)
         self.data_updated.emit(int(c.ts[-1]))
 
-    def _set_limits(self) -> None:
+    def set_limits(self) -> None:
         x, w = self.candles.x, self.candles.bar_width
         span = x[-1] - x[0] + w
         for plot in (self.price_plot, self.volume_plot):
@@ -276,7 +297,7 @@ class ChartPanel(QWidget):
         x, w = self.candles.x, self.candles.bar_width
         right = x[-1] + w * 3 if right_edge is None else min(right_edge, x[-1] + w * 3)
         self.price_plot.vb.setXRange(right - bars * w, right, padding=0)
-        self._fit_y()
+        self.fit_y()
 
     def jump_to(self, start_ms: int, end_ms: int | None = None) -> None:
         """Centre the view on a time span (a trade: entry to exit) with some bars either side."""
@@ -286,14 +307,14 @@ class ChartPanel(QWidget):
         a, b = start_ms / 1000.0, (end_ms if end_ms is not None else start_ms) / 1000.0
         margin = max((b - a) * 0.5, w * 40)
         self.price_plot.vb.setXRange(a - margin, b + w + margin, padding=0)
-        self._fit_y()
+        self.fit_y()
 
     def fit_all(self) -> None:
         if len(self.candles.x):
             w = self.candles.bar_width
             self.price_plot.vb.setXRange(self.candles.x[0] - w, self.candles.x[-1] + w, padding=0)
 
-    def _fit_y(self, *_: object) -> None:
+    def fit_y(self, *_: object) -> None:
         x0, x1 = self.price_plot.vb.viewRange()[0]
         span = self.candles.y_range(x0, x1)
         if span is None:
