@@ -15,6 +15,7 @@ from workstation.engine.kernel import EngineKernel
 from workstation.exchanges.simulated.client import PaperExecutionClient
 from workstation.paper.guard import GatedTradingStop
 from workstation.paper.replay import ReplayData, load_replay, replay
+from workstation.paper.risk_path import RiskPath
 from workstation.paper.runner import StrategyRunner
 from workstation.safety.gate import GuardedExecutionClient, SafetyGate
 from workstation.strategies.builtin import build
@@ -73,8 +74,10 @@ async def run_replay(
     *,
     cost: CostModel | None = None,
     bars_per_second: float = 0.0,
+    risk: RiskPath | None = None,
 ) -> int:
-    """Replay the series through `spec.strategy`; returns the bars fed."""
+    """Replay the series through `spec.strategy`; returns the bars fed. `risk`: through that risk
+    engine (see paper.risk_path.build_risk_path), else sized like the backtest."""
 
     def load() -> tuple[str, ReplayData]:
         with CandleStore.open(store_path) as store:
@@ -89,6 +92,7 @@ async def run_replay(
         cost or paper.account.cost,
         window=max(1000, 10 * strategy.warmup),
         trading_stop=GatedTradingStop(gate, cast(GuardedExecutionClient, kernel.client), paper),
+        risk=risk,
     )
     log.info(
         "paper replay: %s %s from %s, %d candles, %s",
