@@ -53,8 +53,7 @@ class ChartLive(QObject):
     """Owned by a ChartPanel; follows the shown series when the venue is a Bybit venue."""
 
     def __init__(self, panel: ChartPanel, venue: Venue | str | None, url: str | None = None) -> None:
-        super().__init__(panel)
-        self.panel = panel
+        super().__init__(panel)  # the panel is reached through Qt's parent, not a Python cycle
         self.enabled = is_bybit_venue(venue)
         self.feed = LiveFeed(public_stream_url(venue, url), self) if self.enabled and venue else None
         self.pending: dict[int, Candle] = {}
@@ -68,6 +67,10 @@ class ChartLive(QObject):
             self.feed.kline.connect(self._on_kline)
             self.feed.ticker.connect(self._on_ticker)
             self.feed.connection.connect(self._on_connection)
+
+    @property
+    def panel(self) -> ChartPanel:
+        return self.parent()  # type: ignore[return-value]
 
     def on_series(self, data: ChartData) -> None:
         """A series was drawn: follow it (or stop when Bybit has no such symbol/interval)."""

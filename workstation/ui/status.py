@@ -105,7 +105,8 @@ class StatusReadings(QObject):
     def sample_process(self) -> None:
         cpu = self._process.cpu_percent(None)
         rss = self._process.memory_info().rss
-        self.cpu.setText(f"CPU: {cpu:.0f}%")
+        cores = psutil.cpu_count() or 1  # cpu_percent counts every core as 100 %
+        self.cpu.setText(f"CPU: {cpu / cores:.0f}%")
         self.memory.setText(f"Memory: {rss / 2**20:,.0f} MB")
 
     def show_connection(self, name: str, state: str) -> None:

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QProgressBar,
@@ -145,6 +146,8 @@ class BacktestLab(QWidget):
         self.metrics.setHorizontalHeaderLabels(["Metric", "Strategy", "Buy & hold"])
         self.metrics.verticalHeader().hide()
         self.metrics.horizontalHeader().setStretchLastSection(True)
+        self.metrics.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.metrics.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         for row, (_, title) in enumerate(SHOWN):
             self.metrics.setItem(row, 0, QTableWidgetItem(title))
         self.equity_plot = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem(utcOffset=0)})
@@ -153,11 +156,14 @@ class BacktestLab(QWidget):
         self.equity_plot.showGrid(x=False, y=True, alpha=0.15)
         self.equity_curve = self.equity_plot.plot([], [], pen=pg.mkPen(ACCENT, width=2), name="strategy")
         self.bench_curve = self.equity_plot.plot([], [], pen=pg.mkPen(MUTED, width=1), name="buy & hold")
+        self._show_equity_axes(False)  # no meaningless 0..1 ticks before the first run
 
         scroll = QScrollArea()  # the form scrolls rather than forcing the dock area taller
         scroll.setWidget(left)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(left.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width())
         self.metrics.setMinimumHeight(60)
         self.equity_plot.setMinimumHeight(60)
         self.trade_list = TradeList()
@@ -173,7 +179,7 @@ class BacktestLab(QWidget):
         splitter.addWidget(scroll)
         splitter.addWidget(self.metrics)
         splitter.addWidget(self.tabs)
-        splitter.setSizes([320, 280, 560])
+        splitter.setSizes([360, 300, 540])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(splitter)
@@ -364,6 +370,7 @@ class BacktestLab(QWidget):
             self.metrics.setItem(row, 2, QTableWidgetItem(fmt_metric(key, result.benchmark.get(key))))
         x = result.ts / 1000.0
         self.equity_curve.setData(x, result.equity)
+        self._show_equity_axes(True)
         self.bench_curve.setData(x, result.benchmark_equity)
         self.equity_plot.autoRange()
         log.info("backtest lab: %s total return %s", result.label, fmt_metric("total_return", m["total_return"]))
@@ -396,3 +403,7 @@ class BacktestLab(QWidget):
                 item = self.metrics.item(row, 1)
                 return item.text() if item else ""
         raise KeyError(title)
+
+    def _show_equity_axes(self, shown: bool) -> None:
+        for name in ("left", "bottom"):
+            self.equity_plot.getAxis(name).setStyle(showValues=shown)

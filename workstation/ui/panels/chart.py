@@ -104,8 +104,7 @@ class ChartPanel(QWidget):
             bar.addWidget(box)
         bar.addWidget(self.fit_button)
         bar.addWidget(self.ticker_label)
-        bar.addStretch(1)
-        bar.addWidget(self.status)
+        bar.addWidget(self.status, 1)  # takes the spare width (its Ignored policy would get none)
         bar.addWidget(self.busy)
 
         self.plots = make_plot_widget()
