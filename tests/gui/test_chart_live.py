@@ -70,6 +70,7 @@ def test_live_chart_when_klines_pushed_then_last_bar_updates_and_new_bar_appends
         assert len(panel.data.overlays["sma"][0]) == bars + 1
         assert panel.price_plot.vb.viewRange()[0][1] > right_before
         assert "2025-01-01 00:00 UTC" in panel.readout.text()
+        assert panel.status.text() == f"{bars + 1:,} bars · live"
 
         # ticker readout in the header
         fake_ws.push_ticker("BTCUSDT", {"lastPrice": "94251.5", "markPrice": "94250"}, kind="snapshot")

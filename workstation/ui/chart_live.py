@@ -138,5 +138,6 @@ class ChartLive(QObject):
         panel.fit_y()
         if not panel.vline.isVisible():
             panel.readout.setText(panel.readout_html(len(c) - 1))
+        panel.status.setText(f"{len(c):,} bars · live")
         self.redraws += 1
         panel.data_updated.emit(int(c.ts[-1]))
