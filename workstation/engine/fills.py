@@ -9,6 +9,7 @@ the lost tail is fetched again from the venue's execution list.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import deque
 from decimal import Decimal
@@ -37,6 +38,9 @@ class FillRecorder:
         self._qty: dict[str, Decimal] = {}
         self._value: dict[str, Decimal] = {}
         self._failing = False
+        # The stream and the REST poll can both flush: without this, two flushes save the same
+        # head fill and the second pops the NEXT one unsaved (or an empty queue).
+        self._flush_lock = asyncio.Lock()
 
     async def load(self) -> None:
         fills = await self._ledger.call(self._ledger.fills, venue=self._venue)
@@ -89,6 +93,10 @@ class FillRecorder:
 
     async def flush(self) -> bool:
         """Save queued fills oldest first. False when the ledger still refuses (they stay queued)."""
+        async with self._flush_lock:
+            return await self._flush_locked()
+
+    async def _flush_locked(self) -> bool:
         saved = 0
         while self._unsaved:
             fill = self._unsaved[0]
