@@ -17,6 +17,15 @@ class CrossRule(Strategy):
     between crosses. Subclasses give the lines; sweeps run `cross_lines` through a fused compiled
     kernel (backtest.fused) with the same numbers as `compute`, so override `cross_lines` only."""
 
+    # Subclasses declare `fast` and `slow` as parameters (each with its own defaults and help).
+    def check(self) -> None:
+        if self.fast >= self.slow:
+            raise ValueError(f"fast ({self.fast}) must be shorter than slow ({self.slow})")
+
+    @property
+    def warmup(self) -> int:
+        return self.slow + 1
+
     def cross_lines(self, candles: CandleArrays) -> tuple[np.ndarray, np.ndarray, float]:
         """(fast line, slow line, target after a cross down)."""
         raise NotImplementedError
@@ -34,14 +43,6 @@ class SmaCross(CrossRule):
     slow: int = param(50, 3, 500, 1, "slow SMA length (bars)")
     short: int = param(0, 0, 1, 1, "1 = go short on a cross down instead of flat")
 
-    def check(self) -> None:
-        if self.fast >= self.slow:
-            raise ValueError(f"fast ({self.fast}) must be shorter than slow ({self.slow})")
-
-    @property
-    def warmup(self) -> int:
-        return self.slow + 1
-
     def cross_lines(self, candles: CandleArrays) -> tuple[np.ndarray, np.ndarray, float]:
         c = candles.close
         return ind.sma(c, self.fast), ind.sma(c, self.slow), -1.0 if self.short else 0.0
@@ -54,14 +55,6 @@ class EmaCross(CrossRule):
     fast: int = param(12, 2, 200, 1, "fast EMA span (bars)")
     slow: int = param(26, 3, 500, 1, "slow EMA span (bars)")
     short: int = param(0, 0, 1, 1, "1 = go short on a cross down instead of flat")
-
-    def check(self) -> None:
-        if self.fast >= self.slow:
-            raise ValueError(f"fast ({self.fast}) must be shorter than slow ({self.slow})")
-
-    @property
-    def warmup(self) -> int:
-        return self.slow + 1
 
     def cross_lines(self, candles: CandleArrays) -> tuple[np.ndarray, np.ndarray, float]:
         c = candles.close
