@@ -12,17 +12,11 @@ trap 'rm -rf "$WORKSTATION_HOME"' EXIT
 echo "== ruff =="
 .venv/bin/ruff check workstation tests bench
 echo "== pytest: GUI (Qt offscreen) =="
-# Known open bug (issue 8 note): the Qt test process occasionally dies with SIGSEGV while Qt
-# processes events. A crash (exit by signal, >= 128) re-runs the GUI suite, at most 3 times;
-# a failing test (exit < 128) never does.
-for attempt in 1 2 3; do
-  set +e
-  .venv/bin/python -m pytest tests/gui "$@"
-  gui_rc=$?
-  set -e
-  [ "$gui_rc" -lt 128 ] && break
-  echo "GUI test process crashed (exit $gui_rc); re-running the GUI suite (attempt $attempt of 3)" >&2
-done
+# The Qt tests run in their own process: one QApplication, one qasync loop per test.
+set +e
+.venv/bin/python -m pytest tests/gui "$@"
+gui_rc=$?
+set -e
 echo "== pytest: everything else =="
 set +e
 .venv/bin/python -m pytest --ignore=tests/gui "$@"

@@ -1,15 +1,26 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import shiboken6
 
 # Before any QApplication exists (pytest-qt creates it lazily).
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture(autouse=True)
+def collect_qt_garbage_on_qt_thread() -> Iterator[None]:
+    """Collect each test's cyclic garbage now, on the Qt thread. Python-owned QObjects that hold
+    Qt timers must be destroyed on the thread they live in; collected later from a worker thread
+    (a store worker or executor thread that happens to trigger GC), their timers outlive them."""
+    yield
+    gc.collect()
 
 
 @pytest.fixture
@@ -36,6 +47,13 @@ def qloop(qapp) -> Iterator[asyncio.AbstractEventLoop]:
     # (qtbot.waitSignal) returns at once and timers stop firing. Mark it stopped instead.
     loop._QEventLoop__is_running = False  # type: ignore[attr-defined]
     loop.close()
+    # close() only flags qasync's call_later timer object as stopped: its Qt timers stay registered
+    # on this thread. Left to the garbage collector, it can be destroyed from a worker thread (GC
+    # runs wherever Python allocates), which cannot unregister them, and the next timer pass calls
+    # into freed memory (SIGSEGV in QTimerInfoList::activateTimers). Destroy it here, on the Qt thread.
+    timer = loop._timer  # type: ignore[attr-defined]
+    if shiboken6.isValid(timer):
+        shiboken6.delete(timer)
     # already_running=True marked it as the thread's running loop and nothing unmarks it: without
     # this, every later asyncio.run() in the session fails with "called from a running event loop".
     asyncio.events._set_running_loop(None)
