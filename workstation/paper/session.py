@@ -75,9 +75,11 @@ async def run_replay(
     cost: CostModel | None = None,
     bars_per_second: float = 0.0,
     risk: RiskPath | None = None,
+    resume: bool = False,
 ) -> int:
     """Replay the series through `spec.strategy`; returns the bars fed. `risk`: through that risk
-    engine (see paper.risk_path.build_risk_path), else sized like the backtest."""
+    engine (see paper.risk_path.build_risk_path), else sized like the backtest. `resume`: a restored
+    (journalled) venue goes on after the last candle it finished (see paper.replay.replay)."""
 
     def load() -> tuple[str, ReplayData]:
         with CandleStore.open(store_path) as store:
@@ -102,4 +104,4 @@ async def run_replay(
         len(data.candles),
         strategy.label(),
     )
-    return await replay(paper, spec.symbol, data, runner, bars_per_second=bars_per_second)
+    return await replay(paper, spec.symbol, data, runner, bars_per_second=bars_per_second, resume=resume)

@@ -280,7 +280,7 @@ class MainWindow(QMainWindow):
         logging.getLogger().removeHandler(self.log_panel.handler)
         self.status.stop()
         self.lab.shutdown()
-        self.paper_panel.stop()
+        spawn(self.paper_panel.shutdown())  # releases the home's paper account
         if self.model.started:
             spawn(self.model.stop())
         self.chart.live.stop()

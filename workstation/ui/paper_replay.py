@@ -1,29 +1,56 @@
-"""Paper replay from the desktop: a strategy on the shipped sample (or any stored series) through
-the engine's OMS and the gated paper venue (workstation.paper.session.run_replay), on the qasync
-loop. The panels read the replay's kernel; fills become markers on the chart. In debug mode the
-gate denies every order, so the replay runs and every order shows as DENIED."""
+"""Paper replay from the desktop: a strategy on the shipped sample through the risk manager, the
+engine's OMS and the gated paper venue, on the qasync loop, into the home's journalled paper
+account exactly as `workstation trade --env paper` trades it (ui.paper_session): a second replay
+resumes after the last candle the account finished. The panels read the replay's kernel; fills
+become markers on the chart; the risk engine's decisions and denials are listed here. In debug
+mode the gate denies every order, so the replay runs and every order shows as DENIED."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from datetime import UTC, datetime
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
-from workstation.core.events import OrderDenied, OrderFilled
+from workstation.core.events import OrderDenied, OrderFilled, OrderSizeReduced, RiskDecision, RiskDenied
+from workstation.paper.session import ReplaySpec
 from workstation.runtime import Runtime
 from workstation.strategies.builtin import REGISTRY
 from workstation.ui.local_engine import LocalEngine
+from workstation.ui.paper_session import PaperSession
 from workstation.ui.theme import MUTED
 
 log = logging.getLogger(__name__)
 DEFAULT_SERIES = ("BTCUSDT", "1m")
+MAX_RISK_LINES = 200
+
+
+def utc(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def risk_line(event: RiskDecision) -> str:
+    kind = "DENIED" if isinstance(event, RiskDenied) else "REDUCED" if isinstance(event, OrderSizeReduced) else "sized"
+    qty = f"{event.requested_qty}" if isinstance(event, RiskDenied) else f"{event.qty} (asked {event.requested_qty})"
+    return f"{kind} {event.side.value} {event.symbol} {qty} [{event.state.value}]: {event.reason}"
 
 
 class PaperReplayPanel(QWidget):
-    """Strategy picker, speed, Start/Stop and a running count of bars, fills and denials."""
+    """Strategy picker, speed, risk on/off, Start/Stop, a running count of bars, fills, denials and
+    risk decisions, and the risk engine's latest denials and reductions."""
 
     started = Signal()
     finished = Signal(str)  # outcome text
@@ -34,10 +61,10 @@ class PaperReplayPanel(QWidget):
         self.runtime = runtime
         self.engine = engine
         self.task: asyncio.Task[int] | None = None
-        self.kernel: Any = None
-        self.paper: Any = None
-        self.counts = {"fills": 0, "denied": 0}
-        self.bar_ts = 0
+        self.session: PaperSession | None = None
+        self.counts = {"fills": 0, "denied": 0, "risk_sized": 0, "risk_reduced": 0, "risk_denied": 0}
+        self.resumed_after: int | None = None
+        self._reconcile: asyncio.Task[object] | None = None
         self.strategy_box = QComboBox()
         for name, cls in REGISTRY.items():
             self.strategy_box.addItem(name, name)
@@ -50,26 +77,43 @@ class PaperReplayPanel(QWidget):
         self.speed_box.setValue(500)
         self.speed_box.setSuffix(" bars/s")
         self.speed_box.setSpecialValueText("as fast as possible")
+        self.risk_box = QCheckBox("risk manager sizes and limits every order")
+        self.risk_box.setToolTip(
+            "As `workstation trade --env paper`: the settings' risk limits and the saved risk state"
+        )
+        self.risk_box.setChecked(True)
         self.start_button = QPushButton("Start paper replay")
         self.stop_button = QPushButton("Stop")
         self.stop_button.setEnabled(False)
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.status.setStyleSheet(f"color: {MUTED};")
-        form = QFormLayout(self)
+        self.risk_label = QLabel("Risk: no decisions yet")
+        self.risk_label.setWordWrap(True)
+        self.risk_list = QListWidget()
+        self.risk_list.setToolTip("The risk engine's latest denials and reductions (newest first)")
+        layout = QHBoxLayout(self)  # controls left, risk decisions right: short enough for a bottom tab
+        form = QFormLayout()
+        layout.addLayout(form, 1)
+        risk_column = QVBoxLayout()
+        layout.addLayout(risk_column, 1)
         form.addRow("Series", self.series_label)
         form.addRow("Strategy", self.strategy_box)
         form.addRow("Speed", self.speed_box)
+        form.addRow("Risk", self.risk_box)
         buttons = QHBoxLayout()
         buttons.addWidget(self.start_button)
         buttons.addWidget(self.stop_button)
         buttons.addStretch(1)
         form.addRow(buttons)
         form.addRow(self.status)
+        risk_column.addWidget(self.risk_label)
+        risk_column.addWidget(self.risk_list, 1)
         self.start_button.clicked.connect(self.start)
         self.stop_button.clicked.connect(self.stop)
         runtime.bus.subscribe(OrderFilled, self._on_fill)  # weakly held: lives as long as the panel
         runtime.bus.subscribe(OrderDenied, self._on_denied)
+        runtime.bus.subscribe(RiskDecision, self._on_risk)
         self._idle_text()
         if engine is None:
             self.start_button.setEnabled(False)
@@ -84,7 +128,8 @@ class PaperReplayPanel(QWidget):
         self.status.setText(
             "Debug mode is on: the replay runs and every order is DENIED (shown in the log and the orders)."
             if debug
-            else "Replays the series through the strategy, the OMS and the paper venue; fills land on the chart."
+            else "Replays the series through the strategy, the risk manager, the OMS and the home's paper "
+            "account (saved; a new replay resumes where the last one stopped); fills land on the chart."
         )
 
     def start(self) -> None:
@@ -95,33 +140,58 @@ class PaperReplayPanel(QWidget):
         except RuntimeError as exc:
             self.status.setText(f"the engine loop is not running ({exc})")
             return
-        self.counts = {"fills": 0, "denied": 0}
-        self.start_button.setEnabled(False)
-        self.strategy_box.setEnabled(False)
+        self.counts = dict.fromkeys(self.counts, 0)
+        self.resumed_after = None
+        self.risk_list.clear()
+        self._risk_text()
+        for widget in (self.start_button, self.strategy_box, self.risk_box):
+            widget.setEnabled(False)
         self.stop_button.setEnabled(True)
         self.status.setText(f"Starting {self.strategy_box.currentText()} on {' '.join(DEFAULT_SERIES)}…")
-        self.task = loop.create_task(self._run(str(self.strategy_box.currentData()), self.speed_box.value()))
+        spec = ReplaySpec(*DEFAULT_SERIES, str(self.strategy_box.currentData()))
+        self.task = loop.create_task(self._run(spec, self.speed_box.value(), self.risk_box.isChecked()))
         self.task.add_done_callback(self._done)
         self.started.emit()
 
-    async def _run(self, strategy: str, speed: float) -> int:
-        from workstation.exchanges.simulated.client import PaperExecutionClient
-        from workstation.paper.session import ReplaySpec, candle_store_path, run_replay
-        from workstation.wiring import build_kernel
-
+    async def _run(self, spec: ReplaySpec, speed: float, risk: bool) -> int:
         assert self.engine is not None
-        rt = self.runtime
-        paper = self.paper = PaperExecutionClient(cash=rt.settings.trading.paper_balance)
-        kernel = build_kernel(rt, paper=paper, poll_interval_s=None)
-        assert kernel is not None
-        await kernel.start()
+        await self._close_session()  # the previous replay's account lock, before reopening it
+        session = self.session = await PaperSession.open(self.runtime, spec, risk=risk)
         old = self.engine.service.kernel
-        self.kernel, self.engine.service.kernel = kernel, kernel  # the panels now read the replay's account
-        if old is not None and old is not kernel and old is not self.engine._kernel_given:
+        self.engine.service.kernel = session.kernel  # the panels now read the replay's account
+        if old is not None and old is not session.kernel and old is not self.engine._kernel_given:
             await old.stop()
         self.engine._set_state(self.engine.label, "paper replay")
-        spec = ReplaySpec(*DEFAULT_SERIES, strategy)
-        return await run_replay(kernel, paper, rt.gate, spec, candle_store_path(rt.home), bars_per_second=speed)
+        self.resumed_after = session.last_candle_ms()
+        if self.resumed_after is not None:
+            log.info("paper replay resumes the saved account after the candle of %s UTC", utc(self.resumed_after))
+        if session.risk is not None:
+            view = session.risk.engine.store.view()
+            log.info("paper replay risk state %s%s", view.state.value, f": {view.reason}" if view.reason else "")
+        return await session.run(speed)
+
+    async def _close_session(self) -> None:
+        session, self.session = self.session, None
+        if session is None:
+            return
+        if self._reconcile is not None:
+            await asyncio.gather(self._reconcile, return_exceptions=True)
+            self._reconcile = None
+        if self.engine is not None and self.engine.service.kernel is session.kernel:
+            self.engine.service.kernel = None
+        await session.close()
+
+    async def shutdown(self) -> None:
+        """Stop a running replay, stop its kernel and release the paper account (the window is
+        closing). The engine lets go of the kernel at once, so it does not stop it a second time."""
+        task = self.task if self.running else None
+        if task is not None:
+            task.cancel()
+        if self.engine is not None and self.session is not None and self.engine.service.kernel is self.session.kernel:
+            self.engine.service.kernel = None
+        if task is not None:
+            await asyncio.gather(task, return_exceptions=True)
+        await self._close_session()
 
     def stop(self) -> None:
         if self.running:
@@ -131,16 +201,25 @@ class PaperReplayPanel(QWidget):
     def _done(self, task: asyncio.Task[int]) -> None:
         self.start_button.setEnabled(self.engine is not None)
         self.strategy_box.setEnabled(True)
+        self.risk_box.setEnabled(True)
         self.stop_button.setEnabled(False)
         counts = f"{self.counts['fills']} fill(s), {self.counts['denied']} denied"
+        if self.session is not None and self.session.risk is not None:
+            counts += f", risk denied {self.counts['risk_denied']}"
+        resumed = f" (resumed after {utc(self.resumed_after)} UTC)" if self.resumed_after is not None else ""
         if task.cancelled():
-            text = f"Replay stopped: {counts}."
+            text = f"Replay stopped{resumed}: {counts}; the paper account is saved."
+            session = self.session
+            if session is not None:  # the ledger catches up with the fills the stop left unpulled
+                self._reconcile = asyncio.get_event_loop().create_task(session.kernel.reconcile())
         elif task.exception() is not None:
             exc = task.exception()
             text = f"Replay failed: {exc}"
             log.error("paper replay failed", exc_info=exc)
+        elif task.result() == 0 and resumed:
+            text = f"Nothing new to replay: the saved paper account already traded the series{resumed}."
         else:
-            text = f"Replay finished: {task.result():,} bars, {counts}."
+            text = f"Replay finished{resumed}: {task.result():,} bars, {counts}."
         self.status.setText(text)
         log.info("paper replay: %s", text)
         if self.engine is not None:
@@ -151,7 +230,8 @@ class PaperReplayPanel(QWidget):
         if not self.running:
             return
         self.counts["fills"] += 1
-        book = self.paper.account.books.get(event.symbol) if self.paper is not None else None
+        paper = self.session.paper if self.session is not None else None
+        book = paper.account.books.get(event.symbol) if paper is not None else None
         bar = getattr(book, "bar", None) or getattr(book, "prev", None)
         ts = int(bar.ts) if bar is not None else int(event.ts)  # the replayed candle, not the wall clock
         side = 1 if event.side.value.lower() == "buy" else -1
@@ -162,6 +242,30 @@ class PaperReplayPanel(QWidget):
         if self.running:
             self.counts["denied"] += 1
             self._progress()
+
+    def _on_risk(self, event: RiskDecision) -> None:
+        if not self.running:
+            return
+        key = (
+            "risk_denied"
+            if isinstance(event, RiskDenied)
+            else "risk_reduced"
+            if isinstance(event, OrderSizeReduced)
+            else "risk_sized"
+        )
+        self.counts[key] += 1
+        if key != "risk_sized":
+            self.risk_list.insertItem(0, risk_line(event))
+            while self.risk_list.count() > MAX_RISK_LINES:
+                self.risk_list.takeItem(self.risk_list.count() - 1)
+        self._risk_text(event)
+
+    def _risk_text(self, last: RiskDecision | None = None) -> None:
+        c = self.counts
+        text = f"Risk: {c['risk_sized']} sized, {c['risk_reduced']} reduced, {c['risk_denied']} denied"
+        if last is not None:
+            text += f" · state {last.state.value} · equity {float(last.equity):,.2f}"
+        self.risk_label.setText(text)
 
     def _progress(self) -> None:
         self.status.setText(f"Running: {self.counts['fills']} fill(s), {self.counts['denied']} denied so far…")
