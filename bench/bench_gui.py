@@ -136,7 +136,7 @@ def child_lag(home: Path) -> None:
     lab.grid_y.setText("slow=30:90:20")
     lags: list[float] = []
     outcome: list[str] = []
-    lab.finished.connect(lambda r: outcome.append(f"{len(r.ts):,} bars, {r.seconds:.1f} s in the worker"))
+    lab.finished.connect(lambda r: outcome.append(f"{r.metrics['bars']:,} bars, {r.seconds:.1f} s in the worker"))
     lab.failed.connect(lambda text: outcome.append(f"failed: {text}"))
 
     async def measure() -> None:

@@ -99,7 +99,7 @@ def test_lab_when_cancelled_mid_sweep_then_worker_stopped_and_idle(qtbot: QtBot,
     lab.mode_box.setCurrentIndex(lab.mode_box.findData("sweep"))
     lab.run()
     qtbot.waitUntil(lambda: 0 < lab.fraction() < 1, timeout=30_000)  # real progress from the worker
-    process = next(iter(lab._pool._processes.values()))  # type: ignore[union-attr]
+    process = next(iter(lab.pool.processes()))
     lab.cancel()
     assert lab.progress.format() == "cancelled" and lab.run_button.isEnabled()
     qtbot.waitUntil(lambda: not process.is_alive(), timeout=5_000)

@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from workstation.ui.decimate import drawdown, minmax_curve
+
 MODES = ("backtest", "sweep", "walkforward", "montecarlo")
 DAY_MS = 86_400_000
 _PROGRESS: Any = None  # multiprocessing RawArray('d', 2): done, total (set in the worker process)
@@ -75,9 +77,7 @@ class LabResult:
     label: str
     metrics: dict[str, Any]
     benchmark: dict[str, Any]
-    ts: np.ndarray  # ms, bar opens
-    equity: np.ndarray
-    benchmark_equity: np.ndarray
+    curves: dict[str, tuple[np.ndarray, np.ndarray]]  # equity, benchmark, drawdown: (ms, value), for drawing
     trades: list[dict[str, Any]] = field(default_factory=list)  # trade_list rows (+ entry_ts, exit_ts)
     markers: list[dict[str, Any]] = field(default_factory=list)  # {ts, price, kind: entry|exit, side: 1|-1}
     seconds: float = 0.0
@@ -150,6 +150,19 @@ def _heatmap(request: LabRequest, rows: list[dict[str, Any]]) -> dict[str, Any]:
     return {"x": xn, "y": yn, "xs": list(xs), "ys": list(ys), "z": z, "objective": request.objective}
 
 
+def _curves(ts: np.ndarray, equity: np.ndarray, bench_equity: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The plots' lines, min/max-decimated here in the worker: a 1M-bar run sends (and the GUI
+    draws) a few thousand points per line with every bucket's extremes intact; the metrics are
+    computed from the full arrays before this."""
+    ts = np.asarray(ts, dtype=np.int64)
+    equity = np.asarray(equity, dtype=np.float64)
+    return {
+        "equity": minmax_curve(ts, equity),
+        "benchmark": minmax_curve(ts, np.asarray(bench_equity, dtype=np.float64)),
+        "drawdown": minmax_curve(ts, drawdown(equity)),
+    }
+
+
 def run_lab(request: LabRequest) -> LabResult:
     from workstation.backtest.runner import load_market, run_backtest, sweep
     from workstation.data.store import CandleStore
@@ -206,9 +219,7 @@ def run_lab(request: LabRequest) -> LabResult:
         label=strategy.label(),
         metrics=metrics,
         benchmark=benchmark,
-        ts=np.asarray(result.ts, dtype=np.int64),
-        equity=np.asarray(result.equity, dtype=np.float64),
-        benchmark_equity=np.asarray(bench_equity, dtype=np.float64),
+        curves=_curves(result.ts, result.equity, bench_equity),
         trades=trades,
         markers=markers,
         seconds=time.perf_counter() - started,

@@ -8,30 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
-from concurrent.futures import Executor, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
-    QComboBox,
-    QDoubleSpinBox,
-    QFormLayout,
-    QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
-    QLineEdit,
     QProgressBar,
     QPushButton,
     QScrollArea,
-    QSpinBox,
     QSplitter,
-    QTableWidget,
-    QTableWidgetItem,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -40,11 +28,15 @@ from PySide6.QtWidgets import (
 from workstation.strategies.builtin import REGISTRY
 from workstation.ui.engine_link import EngineLink
 from workstation.ui.engine_model import spawn
-from workstation.ui.lab_job import MODES, LabRequest, LabResult, init_worker, parse_grid, run_lab
-from workstation.ui.panels.lab_inputs import SHOWN, default_grid, fmt_metric, param_widget
+from workstation.ui.lab_job import LabResult
+from workstation.ui.lab_pool import LabPool
+from workstation.ui.panels.lab_equity import EquityPlots
+from workstation.ui.panels.lab_form import LabForm
+from workstation.ui.panels.lab_inputs import fmt_metric
+from workstation.ui.panels.lab_metrics import MetricsTable
 from workstation.ui.panels.lab_results import FanChart, Heatmap, TradeList, WindowsTable
-from workstation.ui.store_worker import Catalog, SeriesKey, StoreWorker, read_catalog
-from workstation.ui.theme import ACCENT, BACKGROUND, MUTED, TEXT
+from workstation.ui.store_worker import Catalog, StoreWorker, read_catalog
+from workstation.ui.theme import MUTED
 
 log = logging.getLogger(__name__)
 
@@ -60,46 +52,19 @@ class BacktestLab(QWidget):
         super().__init__(parent)
         self.worker = worker
         self.link = link
-        self._progress: Any = None
+        self.pool = LabPool()
         self._poll = QTimer(self)
         self._poll.setInterval(100)
         self._poll.timeout.connect(self._show_progress)
-        self.catalog: Catalog | None = None
         self.result: LabResult | None = None
-        self._pool: Executor | None = None
         self._future: asyncio.Future[Any] | None = None
-        self.param_boxes: dict[str, QAbstractSpinBox] = {}
 
-        self.series_box = QComboBox()
-        self.interval_box = QComboBox()
-        self.strategy_box = QComboBox()
-        for name, cls in REGISTRY.items():
-            self.strategy_box.addItem(name, name)
-            self.strategy_box.setItemData(self.strategy_box.count() - 1, cls.description, Qt.ItemDataRole.ToolTipRole)
-        self.cash_box = QDoubleSpinBox()
-        self.cash_box.setRange(100, 1e9)
-        self.cash_box.setDecimals(0)
-        self.cash_box.setValue(10_000)
-        self.params_form = QFormLayout()
-        self.mode_box = QComboBox()
-        for mode, title in zip(MODES, ("Backtest", "Sweep (2 params)", "Walk-forward", "Monte Carlo"), strict=True):
-            self.mode_box.addItem(title, mode)
-        self.grid_x = QLineEdit()
-        self.grid_y = QLineEdit()
-        for box in (self.grid_x, self.grid_y):
-            box.setToolTip("name=low:high:step or name=v1,v2,... (sweep and walk-forward)")
-        self.train_box = QSpinBox()
-        self.train_box.setRange(1, 3650)
-        self.train_box.setValue(20)
-        self.train_box.setSuffix(" d train")
-        self.test_box = QSpinBox()
-        self.test_box.setRange(1, 3650)
-        self.test_box.setValue(7)
-        self.test_box.setSuffix(" d test")
-        self.iterations_box = QSpinBox()
-        self.iterations_box.setRange(100, 100_000)
-        self.iterations_box.setSingleStep(1000)
-        self.iterations_box.setValue(2_000)
+        self.form = LabForm()
+        f = self.form  # its widgets, reachable from the lab as before
+        self.series_box, self.interval_box, self.strategy_box, self.cash_box = (
+            f.series_box, f.interval_box, f.strategy_box, f.cash_box)  # fmt: skip
+        self.mode_box, self.grid_x, self.grid_y = f.mode_box, f.grid_x, f.grid_y
+        self.train_box, self.test_box, self.iterations_box = f.train_box, f.test_box, f.iterations_box
         self.run_button = QPushButton("Run")
         self.send_button = QPushButton("Send to graduation queue")
         self.send_button.setEnabled(False)
@@ -114,64 +79,33 @@ class BacktestLab(QWidget):
         self.status.setWordWrap(True)
         self.status.setStyleSheet(f"color: {MUTED};")
 
-        form = QFormLayout()
-        form.addRow("Data", self.series_box)
-        form.addRow("Interval", self.interval_box)
-        form.addRow("Strategy", self.strategy_box)
-        form.addRow("Cash", self.cash_box)
-        form.addRow("Run", self.mode_box)
-        form.addRow("Grid X", self.grid_x)
-        form.addRow("Grid Y", self.grid_y)
-        wf_row = QHBoxLayout()
-        wf_row.addWidget(self.train_box)
-        wf_row.addWidget(self.test_box)
-        form.addRow("Walk-forward", wf_row)
-        form.addRow("MC paths", self.iterations_box)
-        params_group = QGroupBox("Parameters")
-        params_group.setLayout(self.params_form)
         buttons = QHBoxLayout()
         buttons.addWidget(self.run_button)
         buttons.addWidget(self.cancel_button)
         left = QWidget()
         left_layout = QVBoxLayout(left)
-        left_layout.addLayout(form)
-        left_layout.addWidget(params_group)
+        left_layout.addWidget(self.form)
         left_layout.addLayout(buttons)
         left_layout.addWidget(self.progress)
         left_layout.addWidget(self.status)
         left_layout.addWidget(self.send_button)
         left_layout.addStretch(1)
-
-        self.metrics = QTableWidget(len(SHOWN), 3)
-        self.metrics.setHorizontalHeaderLabels(["Metric", "Strategy", "Buy & hold"])
-        self.metrics.verticalHeader().hide()
-        self.metrics.horizontalHeader().setStretchLastSection(True)
-        self.metrics.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.metrics.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
-        for row, (_, title) in enumerate(SHOWN):
-            self.metrics.setItem(row, 0, QTableWidgetItem(title))
-        self.equity_plot = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem(utcOffset=0)})
-        self.equity_plot.setBackground(BACKGROUND)
-        self.equity_plot.addLegend(offset=(10, 10), labelTextColor=TEXT)
-        self.equity_plot.showGrid(x=False, y=True, alpha=0.15)
-        self.equity_curve = self.equity_plot.plot([], [], pen=pg.mkPen(ACCENT, width=2), name="strategy")
-        self.bench_curve = self.equity_plot.plot([], [], pen=pg.mkPen(MUTED, width=1), name="buy & hold")
-        self._show_equity_axes(False)  # no meaningless 0..1 ticks before the first run
-
         scroll = QScrollArea()  # the form scrolls rather than forcing the dock area taller
         scroll.setWidget(left)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setMinimumWidth(left.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width())
-        self.metrics.setMinimumHeight(60)
-        self.equity_plot.setMinimumHeight(60)
+
+        self.metrics = MetricsTable()
+        self.equity = EquityPlots()
+        self.equity_plot, self.equity_curve = self.equity.equity_plot, self.equity.equity_curve
         self.trade_list = TradeList()
         self.heatmap = Heatmap()
         self.fan = FanChart()
         self.windows = WindowsTable()
         self.tabs = QTabWidget()
-        for widget, title in ((self.equity_plot, "Equity"), (self.trade_list, "Trades"), (self.heatmap, "Sweep"),
+        for widget, title in ((self.equity, "Equity"), (self.trade_list, "Trades"), (self.heatmap, "Sweep"),
                               (self.fan, "Monte Carlo"), (self.windows, "Walk-forward")):  # fmt: skip
             self.tabs.addTab(widget, title)
         self.trade_list.jump_to.connect(self.jump_to)
@@ -184,96 +118,30 @@ class BacktestLab(QWidget):
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(splitter)
 
-        self.strategy_box.currentIndexChanged.connect(self._build_params)
-        self.series_box.currentIndexChanged.connect(self._fill_intervals)
         self.run_button.clicked.connect(self.run)
         self.cancel_button.clicked.connect(self.cancel)
         self.send_button.clicked.connect(self.send_to_graduation)
-        self.strategy_box.setCurrentText("sma_cross")
-        self._build_params()
+
+    @property
+    def param_boxes(self) -> dict[str, QAbstractSpinBox]:
+        return self.form.param_boxes
+
+    @property
+    def catalog(self) -> Catalog | None:
+        return self.form.catalog
 
     # --- inputs -------------------------------------------------------------------------------
     def load_catalog(self) -> None:
         self.worker.submit(read_catalog, self._on_catalog)
 
     def _on_catalog(self, catalog: Catalog) -> None:
-        self.catalog = catalog
-        self.series_box.clear()
-        for key in catalog.keys():
-            self.series_box.addItem(key.label(), key)
-        if not catalog.keys():
+        if not self.form.show_catalog(catalog):
             self.status.setText("The candle store is empty: import data with `workstation data import`.")
 
-    def _fill_intervals(self, *_: object) -> None:
-        key = self.series_box.currentData()
-        self.interval_box.clear()
-        if self.catalog is not None and isinstance(key, SeriesKey):
-            self.interval_box.addItems(self.catalog.intervals(key))
-            self.interval_box.setCurrentText("1h")
-
-    def _build_params(self, *_: object) -> None:
-        while self.params_form.rowCount():
-            self.params_form.removeRow(0)
-        self.param_boxes = {}
-        cls = REGISTRY[self.strategy_box.currentData() or "sma_cross"]
-        for spec in cls.params():
-            box = param_widget(spec)
-            self.param_boxes[spec.name] = box
-            self.params_form.addRow(spec.name, box)
-        if not self.param_boxes:
-            self.params_form.addRow(QLabel("no parameters"))
-        grids = [default_grid(spec) for spec in cls.params()]
-        self.grid_x.setText(grids[0] if grids else "")
-        self.grid_y.setText(grids[1] if len(grids) > 1 else "")
-
-    def params(self) -> dict[str, Any]:
-        return {name: box.value() for name, box in self.param_boxes.items()}  # type: ignore[attr-defined]
-
-    def request(self) -> LabRequest:
-        key = self.series_box.currentData()
-        if not isinstance(key, SeriesKey):
-            raise ValueError("no data picked (the candle store is empty?)")
-        return LabRequest(
-            db=Path(self.worker.path),
-            venue=key.venue,
-            symbol=key.symbol,
-            interval=self.interval_box.currentText(),
-            strategy=str(self.strategy_box.currentData()),
-            params=self.params(),
-            cash=self.cash_box.value(),
-            mode=str(self.mode_box.currentData()),
-            grid=self.grid() if self.mode_box.currentData() in ("sweep", "walkforward") else (),
-            train_days=self.train_box.value(),
-            test_days=self.test_box.value(),
-            iterations=self.iterations_box.value(),
-        )
-
-    def grid(self) -> tuple[tuple[str, tuple[float, ...]], ...]:
-        out = []
-        for box in (self.grid_x, self.grid_y):
-            if box.text().strip():
-                name, values = parse_grid(box.text())
-                if name not in self.param_boxes:
-                    raise ValueError(f"{name!r} is not a parameter of {self.strategy_box.currentData()}")
-                out.append((name, tuple(float(v) for v in values)))
-        if not out:
-            raise ValueError("give at least one grid (Grid X), e.g. fast=5:30:5")
-        return tuple(out)
-
     # --- running ------------------------------------------------------------------------------
-    def _executor(self) -> Executor:
-        if self._pool is None:
-            # spawn: a forked child of a Qt process with live threads can deadlock
-            context = multiprocessing.get_context("spawn")
-            self._progress = context.RawArray("d", 2)  # done, total: written by the worker
-            self._pool = ProcessPoolExecutor(
-                max_workers=1, mp_context=context, initializer=init_worker, initargs=(self._progress,)
-            )
-        return self._pool
-
     def run(self) -> None:
         try:
-            request = self.request()
+            request = self.form.request(Path(self.worker.path))
             REGISTRY[request.strategy].create(request.params)
         except (ValueError, KeyError) as exc:
             self._fail(str(exc))
@@ -286,8 +154,6 @@ class BacktestLab(QWidget):
         self.run_button.setEnabled(False)
         self.send_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
-        executor = self._executor()
-        self._progress[0], self._progress[1] = 0.0, 0.0
         if request.mode == "backtest":
             self.progress.setRange(0, 0)  # one backtest reports no fractions: busy until done
         else:
@@ -297,13 +163,11 @@ class BacktestLab(QWidget):
             self._poll.start()
         what = self.mode_box.currentText().lower()
         self.status.setText(f"{what}: {request.strategy} on {request.symbol} {request.interval} in a worker process…")
-        self._future = loop.run_in_executor(executor, run_lab, request)
+        self._future = self.pool.submit(loop, request)
         spawn(self._future, self._done, self._fail)
 
     def fraction(self) -> float:
-        if self._progress is None or self._progress[1] <= 0:
-            return 0.0
-        return min(1.0, float(self._progress[0]) / float(self._progress[1]))
+        return self.pool.fraction()
 
     def _show_progress(self) -> None:
         if self.progress.maximum() > 0:
@@ -314,19 +178,12 @@ class BacktestLab(QWidget):
             return
         self._future.cancel()
         self._future = None
-        self._kill_pool()
+        self.pool.kill()
         self._idle("cancelled")
         self.status.setText("Run cancelled (the worker process was stopped).")
 
-    def _kill_pool(self) -> None:
-        pool, self._pool = self._pool, None
-        if isinstance(pool, ProcessPoolExecutor):
-            for process in list(getattr(pool, "_processes", {}).values()):
-                process.terminate()
-            pool.shutdown(wait=False, cancel_futures=True)
-
     def shutdown(self) -> None:
-        self._kill_pool()
+        self.pool.kill()
 
     def _idle(self, text: str) -> None:
         self._poll.stop()
@@ -364,15 +221,9 @@ class BacktestLab(QWidget):
             self.windows.show_windows(result.windows)
             self.tabs.setCurrentWidget(self.windows)
         else:
-            self.tabs.setCurrentWidget(self.equity_plot)
-        for row, (key, _) in enumerate(SHOWN):
-            self.metrics.setItem(row, 1, QTableWidgetItem(fmt_metric(key, m.get(key))))
-            self.metrics.setItem(row, 2, QTableWidgetItem(fmt_metric(key, result.benchmark.get(key))))
-        x = result.ts / 1000.0
-        self.equity_curve.setData(x, result.equity)
-        self._show_equity_axes(True)
-        self.bench_curve.setData(x, result.benchmark_equity)
-        self.equity_plot.autoRange()
+            self.tabs.setCurrentWidget(self.equity)
+        self.metrics.show_metrics(m, result.benchmark)
+        self.equity.show_curves(result.curves)
         log.info("backtest lab: %s total return %s", result.label, fmt_metric("total_return", m["total_return"]))
         self.finished.emit(result)
 
@@ -398,12 +249,4 @@ class BacktestLab(QWidget):
         spawn(self.link.add_candidate(spec), done, failed)
 
     def metric_text(self, title: str) -> str:
-        for row, (_, shown) in enumerate(SHOWN):
-            if shown == title:
-                item = self.metrics.item(row, 1)
-                return item.text() if item else ""
-        raise KeyError(title)
-
-    def _show_equity_axes(self, shown: bool) -> None:
-        for name in ("left", "bottom"):
-            self.equity_plot.getAxis(name).setStyle(showValues=shown)
+        return self.metrics.text(title)
