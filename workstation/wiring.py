@@ -52,9 +52,12 @@ def _base_url(runtime: Runtime) -> str | None:
     return str(bybit.base_url).rstrip("/") if bybit.base_url else None
 
 
-def bybit_wiring(runtime: Runtime, venue: Venue, keystore: KeyStore | None = None) -> BybitWiring:
+def bybit_wiring(
+    runtime: Runtime, venue: Venue, keystore: KeyStore | None = None, *, reads: ExecutionClient | None = None
+) -> BybitWiring:
     """The gated client for `venue`. Keys are read only inside `live`, which the gate calls only
-    when trading is allowed (never in debug mode)."""
+    when trading is allowed (never in debug mode). `reads`: what answers reads when trading is
+    refused (default: the venue's client without a key)."""
     if venue.exchange != "bybit":
         raise ValueError(f"no execution client for {venue.value} yet")
     from workstation.engine.precheck import OrderPrecheck
@@ -83,6 +86,8 @@ def bybit_wiring(runtime: Runtime, venue: Venue, keystore: KeyStore | None = Non
         )
 
     def keyless() -> ExecutionClient:
+        if reads is not None:
+            return reads
         return BybitExecutionClient(venue, None, base_url=base_url, timeout_s=bybit.timeout_s, guard=guard)
 
     client = runtime.gate.execution_client(venue, live=live, keyless=keyless)
@@ -117,11 +122,17 @@ class Engine:
 
 
 def build_engine(
-    runtime: Runtime, *, poll_interval_s: float | None = 5.0, paper: PaperExecutionClient | None = None
+    runtime: Runtime,
+    *,
+    poll_interval_s: float | None = 5.0,
+    paper: PaperExecutionClient | None = None,
+    debug_reads: ExecutionClient | None = None,
 ) -> Engine | None:
     """The engine for the configured venue: around the gated paper account for paper (a fresh
     one unless `paper` is given), or a gated Bybit client with its guard, order precheck and
-    private stream. None in debug mode on a real venue (no keys, so no private account data)."""
+    private stream. In debug mode on a real venue no key is loaded, so there is no private account
+    data: None, unless `debug_reads` is given, which then answers the reads of an engine whose
+    every order the gate denies (a strategy can run and show what it would have sent)."""
     venue = runtime.settings.trading.venue
     if venue is Venue.PAPER:
         kernel = EngineKernel(
@@ -131,10 +142,10 @@ def build_engine(
             poll_interval_s=poll_interval_s,
         )
         return Engine(kernel)
-    if runtime.debug_switch.enabled:
+    if runtime.debug_switch.enabled and debug_reads is None:
         log.info("engine: debug mode never loads keys; %s account data is not followed", venue.value)
         return None
-    wiring = bybit_wiring(runtime, venue)
+    wiring = bybit_wiring(runtime, venue, reads=debug_reads if runtime.debug_switch.enabled else None)
     kernel = EngineKernel(
         client=wiring.client,
         ledger_path=ledger_path(runtime.home),

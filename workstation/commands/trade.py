@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
-from typing import Annotated
+import signal
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from workstation.commands.common import EXIT_CONFIG, EXIT_FAILED, GlobalOptions, fail, options, out_console
 from workstation.core.enums import Venue
 from workstation.core.errors import WorkstationError
+
+if TYPE_CHECKING:
+    from workstation.live.trader import LiveSpec, LiveSummary
+    from workstation.runtime import Runtime
+    from workstation.strategies.base import Strategy
 
 ENVIRONMENTS = {
     "paper": Venue.PAPER,
@@ -63,9 +70,20 @@ def trade(
             help="Paper only: size with the backtest's sizer instead of the risk manager (for comparisons).",
         ),
     ] = False,
+    bars: Annotated[
+        int | None, typer.Option("--bars", min=1, help="Live venues: stop after this many closed candles.")
+    ] = None,
+    duration: Annotated[
+        float | None, typer.Option("--duration", min=0, metavar="SECONDS", help="Live venues: stop after this long.")
+    ] = None,
+    warmup: Annotated[
+        int, typer.Option("--warmup", min=1, max=5000, help="Live venues: closed candles fetched before trading.")
+    ] = 500,
 ) -> None:
     """Trade a strategy: paper replays stored history through the OMS, ledger and the durable paper
-    venue (a restart resumes where it stopped); testnet/demo/mainnet go through the SafetyGate."""
+    venue (a restart resumes where it stopped); testnet/demo/mainnet warm up from the venue's
+    klines and follow its closed candles, every order through the risk manager and the SafetyGate
+    (debug mode: each one DENIED and shown)."""
     from workstation.strategies.builtin import build
 
     if env not in ENVIRONMENTS:
@@ -93,6 +111,9 @@ def trade(
         out_console.print(f"kill switch ENGAGED ({rt.kill_switch.describe()}): new orders will be denied", markup=False)
     if venue is not Venue.PAPER:
         _real_venue(ctx, venue, debug, confirm_mainnet, replay_range)
+        from workstation.live.trader import LiveSpec
+
+        _run_live(rt, LiveSpec(venue, symbol.upper(), interval, warmup, bars, duration), strat)
         return
     from workstation.paper.session import ReplaySpec
     from workstation.paper.trading import trade_paper
@@ -125,7 +146,7 @@ def trade(
 
 
 def _real_venue(ctx: typer.Context, venue: Venue, debug: bool, confirm_mainnet: bool, replay: str | None) -> None:
-    """The gate's conditions for a real venue. A live candle feed for the runner is not wired yet."""
+    """The conditions for trading a real venue (mainnet: debug off, confirmed, a passing doctor)."""
     if replay is not None:
         fail("--replay runs on the paper venue only (use --env paper)", EXIT_CONFIG)
     if venue is Venue.BYBIT_MAINNET:
@@ -145,9 +166,32 @@ def _real_venue(ctx: typer.Context, venue: Venue, debug: bool, confirm_mainnet: 
             f"DENIED every order to {venue.value}: debug mode is on; no key is loaded and nothing is sent",
             markup=False,
         )
-        raise typer.Exit(0)
-    fail(
-        f"live strategy trading on {venue.value} is not available yet: the live candle feed for the runner "
-        "is not wired (run `workstation headless` for the engine and API, or --env paper)",
-        EXIT_FAILED,
+
+
+def _run_live(rt: Runtime, spec: LiveSpec, strat: Strategy) -> None:
+    """Follow the venue's closed candles until --bars/--duration, Ctrl-C or SIGTERM; stop cleanly."""
+    from workstation.live.trader import trade_live
+
+    def echo(line: str) -> None:
+        out_console.print(line, markup=False)
+
+    async def main() -> LiveSummary:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows: Ctrl-C raises instead
+                loop.add_signal_handler(sig, stop.set)
+        return await trade_live(rt, spec, strat, echo=echo, stop=stop)
+
+    try:
+        summary = asyncio.run(main())
+    except KeyboardInterrupt:
+        fail("interrupted", EXIT_FAILED)
+    except WorkstationError as exc:
+        fail(f"error: {exc}")
+    echo(
+        f"DONE {summary.bars} closed candle(s) ({summary.stopped_by}); {summary.orders_sent} order(s) sent, "
+        f"{summary.refusals} refused, {summary.denials} denial(s), {summary.fills} fill(s); "
+        f"{summary.duplicates} duplicate bar(s) skipped, {summary.backfilled} fetched over REST; "
+        f"position {summary.position:g} {spec.symbol}" + ("; debug mode: nothing was sent" if summary.debug else "")
     )

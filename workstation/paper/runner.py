@@ -225,8 +225,10 @@ class StrategyRunner:
         return 0.0
 
     async def _balance(self) -> tuple[float, float]:
-        """(cash, equity at the current mark) of the venue account."""
-        for b in await self.kernel.client.fetch_balances():
+        """(cash, equity at the current mark) of the venue account: the symbol's settlement coin
+        when the venue lists several (a Bybit wallet holds BTC, USDT, ...)."""
+        balances = await self.kernel.client.fetch_balances()
+        for b in [b for b in balances if self.symbol.endswith(b.coin)] or balances:
             return float(b.total), float(b.extra.get("equity", b.total))
         return 0.0, 0.0
 

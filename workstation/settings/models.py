@@ -198,6 +198,8 @@ class BybitSettings(_Frozen):
     """Overrides the venue's host (tests point it at a local fake exchange)."""
     stream_url: AnyUrl | None = None
     """Overrides the private WebSocket URL (wss://...; tests use a local ws:// server)."""
+    public_stream_url: AnyUrl | None = None
+    """Overrides the public WebSocket URL (kline/ticker) a live strategy follows (tests: a local ws://)."""
     recv_window_ms: Annotated[int, Field(ge=1000, le=60000)] = 5000
     timeout_s: Annotated[float, Field(gt=0, le=120)] = 10.0
 

@@ -1,0 +1,125 @@
+"""Run `workstation trade --env testnet` as a real process against the fake Bybit (REST, private
+WebSocket) and the fake public WebSocket, feeding it real BTC 1h candles one closed bar at a time."""
+
+from __future__ import annotations
+
+import os
+import queue
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.fakes.bybit_public_ws import FakePublicWs
+from tests.fakes.bybit_server import FakeBybit
+from tests.fakes.real_candles import BTC_1H, candles, rows
+from tests.integration.cli_runner import REPO, workstation_exe
+from workstation.data.arrays import CandleArrays
+
+KEY = "LIVETRADERKEY0000001"
+SECRET = "LIVETRADERSECRET00000000000000000001"
+KEY_ENV = {"WORKSTATION_BYBIT_TESTNET_API_KEY": KEY, "WORKSTATION_BYBIT_TESTNET_API_SECRET": SECRET}
+HOUR = 3_600_000
+
+
+def real_hours(warm: int, live: int) -> tuple[CandleArrays, CandleArrays]:
+    """Real consecutive BTC 1h bars, moved in time so the `warm` ones closed before now and the
+    `live` ones follow them."""
+    bars = candles(BTC_1H, first=5000, count=warm + live)
+    shift = (time.time_ns() // 1_000_000 // HOUR - warm) * HOUR - int(bars.ts[0])
+    moved = CandleArrays(bars.ts + shift, bars.open, bars.high, bars.low, bars.close, bars.volume)
+    return moved.take(slice(0, warm)), moved.take(slice(warm, None))
+
+
+def serve_history(fake: FakeBybit, warm: CandleArrays) -> None:
+    fake.add_key(KEY, SECRET)
+    fake.set_candles("BTCUSDT", "60", rows(warm))
+    fake.set_balance("USDT", "10000")
+    fake.set_mark_price("BTCUSDT", str(float(warm.close[-1])))
+
+
+@dataclass
+class LiveTrader:
+    process: subprocess.Popen[str]
+    lines: queue.Queue[str] = field(default_factory=queue.Queue)
+    seen: list[str] = field(default_factory=list)
+
+    def wait_for(self, prefix: str, timeout_s: float = 30.0) -> str:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=0.1)
+            except queue.Empty:
+                if self.process.poll() is not None and self.lines.empty():
+                    break
+                continue
+            self.seen.append(line)
+            if line.startswith(prefix):
+                return line
+        raise AssertionError(f"no line starting {prefix!r}; output so far:\n" + "\n".join(self.seen))
+
+    def finish(self, timeout_s: float = 30.0) -> str:
+        """Wait for the exit; everything it printed."""
+        self.process.wait(timeout_s)
+        time.sleep(0.1)
+        while not self.lines.empty():
+            self.seen.append(self.lines.get())
+        return "\n".join(self.seen)
+
+
+@contextmanager
+def live_trader(
+    home: Path, fake: FakeBybit, public: FakePublicWs, *args: str, debug: bool, stream_url: str | None = None
+) -> Iterator[LiveTrader]:
+    settings = ["--set", f"debug_mode={'true' if debug else 'false'}"]
+    settings += ["--set", f"exchanges.bybit.base_url={fake.base_url}"]
+    settings += ["--set", f"exchanges.bybit.public_stream_url={public.url}"]
+    if stream_url:
+        settings += ["--set", f"exchanges.bybit.stream_url={stream_url}"]
+    command = [*workstation_exe(), *settings, "trade", "--strategy", "sma_cross", "--param", "fast=2"]
+    command += ["--param", "slow=3", "--symbol", "BTCUSDT", "--interval", "1h", "--env", "testnet", *args]
+    process = subprocess.Popen(
+        command,
+        cwd=REPO,
+        env={**os.environ, "WORKSTATION_HOME": str(home), "COLUMNS": "250", "NO_COLOR": "1", **KEY_ENV},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    trader = LiveTrader(process)
+
+    def pump() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            trader.lines.put(line.rstrip("\n"))
+
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
+    try:
+        yield trader
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(5)
+        reader.join(5)
+
+
+def feed_bars(trader: LiveTrader, fake: FakeBybit, public: FakePublicWs, live: CandleArrays) -> None:
+    """Each bar as the venue sends it: an update of the open bar, then the confirmed bar; the next
+    bar only once the trader has acted on this one (so the fake's market fills are at its close)."""
+    deadline = time.monotonic() + 30
+    while public.live_subscribers < 1:
+        assert time.monotonic() < deadline, "the trader never subscribed to the kline topic"
+        time.sleep(0.05)
+    for bar in live.candles():
+        fake.set_mark_price("BTCUSDT", str(bar.close))
+        public.push_kline("BTCUSDT", "60", bar.ts, bar.open, bar.high, bar.low, bar.open, bar.volume, confirm=False)
+        public.push_kline("BTCUSDT", "60", bar.ts, bar.open, bar.high, bar.low, bar.close, bar.volume, confirm=True)
+        trader.wait_for(f"BAR BTCUSDT {bar.ts} ")

@@ -1,0 +1,193 @@
+"""`workstation trade --env testnet|demo|mainnet`: a strategy on live candles through the one order path.
+
+    warm-up (REST klines) -> confirmed klines (public stream) -> StrategyRunner
+        -> RiskEngine -> OMS + ledger -> SafetyGate -> Bybit (pybit, in a thread)
+
+At each confirmed bar the runner first settles the bar that just closed (pull executions, balances,
+mark), then acts at the next bar's open, priced at the close it just saw. Debug mode loads no key:
+the gate denies every order (each denial is printed) and the strategy sizes against an account of
+`trading.paper_balance` that never trades; the ledger is not reconciled against it. Otherwise the
+kernel reconciles with the venue first, follows the private stream (REST polling covers it) and
+the runner resumes an open position as acted on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from workstation.backtest.costs import CostModel
+from workstation.core.enums import Category, Side, Venue
+from workstation.core.errors import WorkstationError
+from workstation.core.events import OrderDenied, OrderFilled, OrderRejected, RiskDenied
+from workstation.core.types import Candle
+from workstation.data.intervals import interval_ms
+from workstation.data.sources.bybit import bybit_interval
+from workstation.exchanges.bybit.public_stream import BybitPublicStream, kline_topic
+from workstation.exchanges.simulated import PaperExecutionClient
+from workstation.live.feed import CandleHistory, KlineFeed, public_url, rest_fetcher
+from workstation.paper.risk_path import build_risk_path
+from workstation.paper.runner import StrategyRunner
+from workstation.paper.trading import ControlWatcher
+from workstation.runtime import Runtime
+from workstation.strategies.base import Strategy
+from workstation.wiring import build_engine
+
+log = logging.getLogger(__name__)
+Echo = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class LiveSpec:
+    venue: Venue
+    symbol: str
+    interval: str
+    warmup_bars: int = 500
+    bars: int | None = None  # stop after this many confirmed bars
+    duration_s: float | None = None  # stop after this long
+
+
+@dataclass
+class LiveSummary:
+    debug: bool
+    bars: int = 0
+    orders_sent: int = 0
+    refusals: int = 0
+    denials: int = 0
+    fills: int = 0
+    duplicates: int = 0
+    backfilled: int = 0
+    position: float = 0.0
+    stopped_by: str = ""
+
+
+async def trade_live(
+    runtime: Runtime, spec: LiveSpec, strategy: Strategy, *, echo: Echo, stop: asyncio.Event | None = None
+) -> LiveSummary:
+    stop = stop or asyncio.Event()
+    debug = runtime.debug_switch.enabled
+    bybit = runtime.settings.exchanges.bybit
+    cost = CostModel()
+    reads = PaperExecutionClient(cash=runtime.settings.trading.paper_balance, venue=spec.venue) if debug else None
+    engine = build_engine(runtime, poll_interval_s=None if debug else 5.0, debug_reads=reads)
+    if engine is None or engine.bybit is None:
+        raise WorkstationError(f"no engine for {spec.venue.value}")
+    kernel = engine.kernel
+    summary = LiveSummary(debug)
+    counts = {"denied": 0, "fills": 0}
+
+    def on_denied(e: OrderDenied) -> None:
+        counts["denied"] += 1
+        echo(f"DENIED {e.action} {e.symbol or ''} {e.client_order_id or ''}: {e.reason}")
+
+    def on_rejected(e: OrderRejected) -> None:
+        echo(f"REJECTED {e.client_order_id} (code {e.code}): {e.reason}")
+
+    def on_fill(e: OrderFilled) -> None:
+        counts["fills"] += 1
+        echo(f"FILL {e.symbol} {e.side.value} {e.qty} @ {e.price} ({e.client_order_id or 'protective exit'})")
+
+    def on_risk_denied(e: RiskDenied) -> None:
+        echo(f"RISK DENIED {e.side.value} {e.symbol} [{e.state.value}]: {e.reason}")
+
+    runtime.bus.subscribe(OrderDenied, on_denied)
+    runtime.bus.subscribe(OrderRejected, on_rejected)
+    runtime.bus.subscribe(OrderFilled, on_fill)
+    runtime.bus.subscribe(RiskDenied, on_risk_denied)
+    stream: BybitPublicStream | None = None
+    try:
+        if debug:
+            await kernel.start(reconcile=False)  # nothing of the real account is known: never reconcile
+        else:
+            await engine.start(runtime)
+        step = interval_ms(spec.interval)
+        fetch = rest_fetcher(
+            spec.venue, spec.symbol, spec.interval, str(bybit.base_url) if bybit.base_url else None, bybit.timeout_s
+        )
+        history = CandleHistory(step, fetch, keep=max(spec.warmup_bars, 10 * strategy.warmup, 1000))
+        now = int(time.time() * 1000)
+        history.warm(await asyncio.to_thread(fetch, now - spec.warmup_bars * step, now + step))
+        echo(f"WARM {len(history.bars)} closed {spec.interval} bar(s) of {spec.symbol} from the venue's REST klines")
+        risk = build_risk_path(runtime, spec.symbol, spec.interval, strategy.label(), cost)
+        with contextlib.suppress(WorkstationError):
+            inst = await engine.bybit.precheck.instruments.get(spec.symbol, Category.LINEAR)
+            if inst is not None:
+                risk.instrument = inst  # size on the venue's own quantity step
+        runner = StrategyRunner(kernel, strategy, spec.symbol, cost, window=history.keep, prefix="lv", risk=risk)
+        await runner.resume(history.bars)
+        watcher = ControlWatcher(runtime, kernel, echo)
+        code = bybit_interval(spec.interval)
+        feed = KlineFeed(spec.symbol, code, echo)
+        url = public_url(spec.venue, str(bybit.public_stream_url) if bybit.public_stream_url else None)
+        stream = BybitPublicStream(url, [kline_topic(spec.symbol, code)])
+        stream.start(feed)
+        echo(f"READY {spec.symbol} {spec.interval} {strategy.label()} on {spec.venue.value}: waiting for closed bars")
+        summary.stopped_by = await _follow(spec, feed, history, runner, watcher, stop, summary, echo)
+        summary.duplicates, summary.backfilled = history.duplicates, history.backfilled
+        summary.orders_sent, summary.refusals = runner.orders_sent, runner.refusals
+        summary.denials, summary.fills = counts["denied"], counts["fills"]
+        with contextlib.suppress(WorkstationError):
+            for p in await kernel.client.fetch_positions(Category.LINEAR, spec.symbol):
+                if p.side is not None and p.size:
+                    summary.position = float(p.size) * (1.0 if p.side is Side.BUY else -1.0)
+        return summary
+    finally:
+        if stream is not None:
+            await stream.stop()
+        if not debug:
+            with contextlib.suppress(WorkstationError):
+                await kernel.sync()
+        await kernel.stop()
+
+
+async def _follow(
+    spec: LiveSpec,
+    feed: KlineFeed,
+    history: CandleHistory,
+    runner: StrategyRunner,
+    watcher: ControlWatcher,
+    stop: asyncio.Event,
+    summary: LiveSummary,
+    echo: Echo,
+) -> str:
+    """Run the bar cycle until a stop: 'signal', 'duration' or 'bars'."""
+    deadline = None if spec.duration_s is None else time.monotonic() + spec.duration_s
+    stopping = asyncio.create_task(stop.wait())
+    try:
+        while True:
+            if spec.bars is not None and summary.bars >= spec.bars:
+                return "bars"
+            timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+            getting = asyncio.create_task(feed.queue.get())
+            done, _ = await asyncio.wait({getting, stopping}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            if getting not in done:
+                getting.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await getting
+                return "signal" if stopping in done else "duration"
+            candle = getting.result()
+            if not await history.accept(candle):
+                echo(f"SKIP bar {candle.ts}: already seen (duplicate or out of order)")
+                continue
+            await watcher.poll()
+            await _cycle(runner, history, candle, paused=watcher.paused())
+            summary.bars += 1
+            echo(f"BAR {spec.symbol} {candle.ts} close {candle.close:g}; target {runner.acted:g}")
+    finally:
+        stopping.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await stopping
+
+
+async def _cycle(runner: StrategyRunner, history: CandleHistory, candle: Candle, *, paused: bool) -> None:
+    """The bar that closed is settled; the strategy acts at the next open, priced at this close."""
+    await runner.on_close(candle)
+    if paused:
+        return
+    px = candle.close
+    step = history.step_ms
+    await runner.on_open(history.bars, Candle(candle.ts + step, px, px, px, px, 0.0))
