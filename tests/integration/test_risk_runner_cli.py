@@ -1,6 +1,6 @@
 """`workstation trade --env paper` with the risk manager on (the default) on the shipped sample, as a
 real process: a tiny daily loss limit halts new entries, each denial is printed with its numbers,
-and the trading state is persisted in <home>/state/risk.json; `--no-risk` sizes like a backtest."""
+and the paper account's trading state is persisted beside its journal, <home>/state/paper/risk.json; `--no-risk` sizes like a backtest."""
 
 from __future__ import annotations
 
@@ -37,7 +37,8 @@ def test_trade_when_daily_loss_limit_is_tiny_then_entries_are_denied_with_number
         assert re.search(r"until 2024-11-0[23]T00:00:00", line)  # lifts at the replay's next UTC day
     # both UTC days traded until their first loss: the halt of day one lifted at midnight
     assert {m for m in re.findall(r"until (2024-11-0\d)", out)} == {"2024-11-02", "2024-11-03"}
-    book = json.loads((tmp_path / "state" / "risk.json").read_text())["risk"]
+    book = json.loads((tmp_path / "state" / "paper" / "risk.json").read_text())["risk"]
+    assert not (tmp_path / "state" / "risk.json").exists()  # the live trading state is not the replay's
     assert book["day"] == "2024-11-02" and float(book["last_equity"]) < 10_000
 
 
@@ -46,6 +47,7 @@ def test_trade_when_no_risk_then_sized_by_the_backtest_sizer_without_risk_decisi
     assert result.returncode == 0, result.stdout + result.stderr
     assert "risk manager OFF" in result.stdout and "RISK " not in result.stdout
     assert not (tmp_path / "state" / "risk.json").exists()
+    assert not (tmp_path / "state" / "paper" / "risk.json").exists()
 
 
 def test_trade_when_paper_candidate_falls_below_its_band_then_the_demotion_is_recorded(tmp_path: Path) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import getpass
 import json
-from collections.abc import Callable
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -12,11 +11,12 @@ import typer
 
 from workstation.commands.common import fail, options, out_console, stdin_is_tty
 from workstation.core.clock import SystemClock, utc_iso
+from workstation.paper.risk_path import paper_risk_path
 from workstation.risk.growth import GrowthPlan, RateUnavailable, rate_source
 from workstation.risk.limits import RiskLimits
+from workstation.risk.rates import ccxt_ticker
 from workstation.risk.state import RiskStateStore
 from workstation.runtime import Runtime
-from workstation.settings.models import TickerRateSettings
 
 app = typer.Typer(help="The risk manager: trading state (ACTIVE/REDUCING/HALTED) and limits.", no_args_is_help=True)
 
@@ -28,30 +28,27 @@ def _who() -> str:
         return "cli"
 
 
-def ccxt_ticker(cfg: TickerRateSettings) -> Callable[[], float]:
-    """A ticker reader for the growth rate (public market data; no keys)."""
-
-    def fetch() -> float:
-        import ccxt
-
-        exchange = getattr(ccxt, cfg.exchange)({"enableRateLimit": True, "timeout": 10_000})
-        return float(exchange.fetch_ticker(cfg.symbol)["last"])
-
-    return fetch
+PaperOpt = Annotated[
+    bool, typer.Option("--paper", help="The paper account's trading state (<home>/state/paper/risk.json).")
+]
 
 
-def risk_store(rt: Runtime) -> RiskStateStore:
-    return RiskStateStore(rt.state_dir / "risk.json", kill_switch=rt.kill_switch, bus=rt.bus)
+def risk_store(rt: Runtime, paper: bool = False) -> RiskStateStore:
+    """The live trading state (<home>/state/risk.json), or with `paper` the paper account's own."""
+    path = paper_risk_path(rt.home) if paper else rt.state_dir / "risk.json"
+    return RiskStateStore(path, kill_switch=rt.kill_switch, bus=rt.bus)
 
 
-def _status(rt: Runtime) -> dict[str, Any]:
+def _status(rt: Runtime, paper: bool = False) -> dict[str, Any]:
     s = rt.settings.risk
-    store = risk_store(rt)
+    store = risk_store(rt, paper)
     view = store.refresh()
     limits = RiskLimits(s, store, SystemClock())
     book = store.book
     usage = limits.usage()
     out: dict[str, Any] = {
+        "account": "paper" if paper else "live",
+        "state_file": str(store.path),
         "state": view.state.value,
         "reason": view.reason,
         "kill_switch": rt.kill_switch.describe(),
@@ -99,10 +96,14 @@ def _growth(rt: Runtime, equity: Decimal | None) -> dict[str, Any]:
 
 
 @app.command("status")
-def status(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False) -> None:
+def status(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+    paper: PaperOpt = False,
+) -> None:
     """Show the trading state, why, the loss budgets used and the balance-building milestone."""
     rt = options(ctx).runtime()
-    data = _status(rt)
+    data = _status(rt, paper)
     if as_json:
         out_console.print_json(json.dumps(data))
         return
@@ -137,11 +138,13 @@ def status(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", h
 
 @app.command("clear-halt")
 def clear_halt(
-    ctx: typer.Context, yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False
+    ctx: typer.Context,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    paper: PaperOpt = False,
 ) -> None:
     """Lift the limit halts (drawdown, daily loss). The kill switch is separate: `kill-switch clear`."""
     rt = options(ctx).runtime()
-    store = risk_store(rt)
+    store = risk_store(rt, paper)
     halts = store.view().halts
     if not halts:
         out_console.print("no limit halt to clear", markup=False)

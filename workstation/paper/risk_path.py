@@ -4,7 +4,9 @@
 the engine, the instrument it sizes for, the clock the engine's limits read (a replay sets it to
 each candle's time, so a daily-loss halt lifts at the replay's next UTC day) and how to find a stop
 and a volatility when the strategy gives none. `build_risk_path` wires one from a runtime's settings
-and the persisted <home>/state/risk.json.
+and the paper account's own persisted trading state, <home>/state/paper/risk.json beside its journal
+(dated in replay time: a replay's halt never stops live trading, whose state is <home>/state/risk.json,
+and a live halt never stops a replay).
 """
 
 from __future__ import annotations
@@ -12,15 +14,19 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 
 from workstation.backtest.costs import CostModel
 from workstation.core.enums import Category, Side
 from workstation.core.types import Instrument
 from workstation.data.arrays import CandleArrays
 from workstation.data.intervals import interval_ms
+from workstation.paper.store import paper_dir
 from workstation.risk.engine import RiskEngine
+from workstation.risk.growth import GrowthPlan, rate_source
 from workstation.risk.limits import RiskLimits
 from workstation.risk.monitor import StrategyMonitor
+from workstation.risk.rates import ccxt_ticker
 from workstation.risk.sizing import atr, realized_volatility
 from workstation.risk.state import RiskStateStore
 from workstation.runtime import Runtime
@@ -55,7 +61,7 @@ class RiskPath:
     clock: ReplayClock | None = None
     bar_ms: int = 60_000  # the candle interval: equity at a close is dated the candle's last ms
     stop_atr: float = 2.0  # a strategy without a stop-loss is sized as if its stop were this many ATRs away
-    attach_stop: bool = False  # and that stop goes on the order as its stop-loss (False: sizing only)
+    attach_stop: bool = True  # and that stop goes on the order as its stop-loss (False: sizing only)
     atr_period: int = 14
     vol_window: int = 500
     monitor: StrategyMonitor | None = None
@@ -95,6 +101,11 @@ class RiskPath:
         return entry - gap if side is Side.BUY else entry + gap
 
 
+def paper_risk_path(home: Path) -> Path:
+    """The trading state of the home's paper account, beside its journal (not the live risk.json)."""
+    return paper_dir(home) / "risk.json"
+
+
 def build_risk_path(
     runtime: Runtime,
     symbol: str,
@@ -103,13 +114,18 @@ def build_risk_path(
     cost: CostModel,
     *,
     category: Category = Category.LINEAR,
+    state_path: Path | None = None,
 ) -> RiskPath:
-    """A RiskEngine from `runtime.settings.risk` and the home's persisted trading state, on a replay
-    clock; the performance monitor's allocation scales the size, its demotion requests go on the bus."""
+    """A RiskEngine from `runtime.settings.risk` and the paper account's persisted trading state
+    (`state_path`, default `paper_risk_path(home)`), on a replay clock. With `risk.growth.enabled` the
+    risk per trade follows the balance-building schedule on the equity converted through the
+    configured rate (no usable rate: every entry is denied with the reason). The performance
+    monitor's allocation scales the size, its demotion requests go on the bus."""
     clock = ReplayClock()
     settings = runtime.settings.risk
+    growth = GrowthPlan(settings.growth, rate_source(settings.growth, ccxt_ticker)) if settings.growth.enabled else None
     store = RiskStateStore(
-        runtime.state_dir / "risk.json", kill_switch=runtime.kill_switch, bus=runtime.bus, clock=clock
+        state_path or paper_risk_path(runtime.home), kill_switch=runtime.kill_switch, bus=runtime.bus, clock=clock
     )
     monitor = StrategyMonitor(settings.monitor, runtime.bus)
     engine = RiskEngine(
@@ -117,6 +133,7 @@ def build_risk_path(
         limits=RiskLimits(settings, store, clock),
         bus=runtime.bus,
         clock=clock,
+        growth=growth,
         allocation=monitor.allocation,
         venue=runtime.settings.trading.venue.value,
     )

@@ -139,7 +139,7 @@ async def trade_paper(
     risk: bool = True,
 ) -> TradeSummary:
     """`risk` (the default): every change of target is sized or denied by a RiskEngine built from
-    the settings and the persisted trading state (<home>/state/risk.json), and the graduation
+    the settings and the paper account's persisted trading state (<home>/state/paper/risk.json), and the graduation
     pipeline records the performance monitor's demotion requests. False: sized by the cost model's
     sizer, exactly as a backtest (for comparisons)."""
 

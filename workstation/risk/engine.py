@@ -144,6 +144,10 @@ class RiskEngine:
                 equity_converted=status.equity_converted.quantize(Decimal("0.01")),
                 growth_risk=status.risk_fraction,
                 max_risk_per_trade=cap,
+                milestone_currency=status.currency,
+                previous_milestone=status.previous_milestone,
+                next_milestone="none (past the last)" if status.next_milestone is None else status.next_milestone,
+                milestone_progress=status.progress.quantize(Decimal("0.0001")),
             )
         weight = min(max(intent.weight, ZERO), ONE)
         allocation = Decimal(str(self._allocation(intent.strategy_id)))
