@@ -41,20 +41,25 @@ async def serve(
     if host not in LOOPBACK:
         log.warning("api: listening on %s: TLS must come from a reverse proxy (see docs/droplet.md)", host)
 
-    paper, spec = None, None
+    session = None
     if replay is not None:
-        from workstation.exchanges.simulated import PaperExecutionClient
+        from workstation.core.errors import WorkstationError
+        from workstation.paper.account_session import PaperSession
         from workstation.paper.session import ReplaySpec
 
         if runtime.settings.trading.venue is not Venue.PAPER:
             log.error("--replay needs trading.venue=paper (it is %s)", runtime.settings.trading.venue.value)
             return 2
-        spec = ReplaySpec.parse(replay)
-        paper = PaperExecutionClient(cash=runtime.settings.trading.paper_balance)
+        try:  # the home's journalled paper account, resumed, with the risk manager on the order path
+            session = await PaperSession.open(runtime, ReplaySpec.parse(replay))
+        except WorkstationError as exc:
+            log.error("paper replay refused: %s", exc)
+            return 2
+        log.info("paper account %s; reconcile: %s", "restored" if session.restored else "created", session.reconcile)
     # Without a feed a paper account has nothing to follow: headless paper runs kernel-less then.
-    unfed_paper = runtime.settings.trading.venue is Venue.PAPER and paper is None
-    engine = None if unfed_paper else build_engine(runtime, paper=paper)
-    kernel = engine.kernel if engine is not None else None
+    unfed_paper = runtime.settings.trading.venue is Venue.PAPER and session is None
+    engine = None if unfed_paper or session is not None else build_engine(runtime)
+    kernel = session.kernel if session is not None else engine.kernel if engine is not None else None
     service = EngineService(runtime, kernel)
     app = create_app(service, tokens)
     config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="off")
@@ -79,15 +84,8 @@ async def serve(
     stop_task = asyncio.create_task(stop.wait(), name="stop")
     limit_task = asyncio.create_task(_debug_session_limit(runtime), name="debug-session-limit")
     replay_task = None
-    if kernel is not None and paper is not None and spec is not None:
-        from workstation.paper.session import candle_store_path, run_replay
-
-        replay_task = asyncio.create_task(
-            run_replay(
-                kernel, paper, runtime.gate, spec, candle_store_path(runtime.home), bars_per_second=replay_speed
-            ),
-            name="paper-replay",
-        )
+    if session is not None:
+        replay_task = asyncio.create_task(session.run(replay_speed), name="paper-replay")
         replay_task.add_done_callback(_report_replay)
     log.info(
         "headless engine up on http://%s:%d (debug mode %s)",
@@ -108,7 +106,9 @@ async def serve(
         await service.lag.stop()
         if scheduler is not None:
             await scheduler.stop()
-        if kernel is not None:
+        if session is not None:
+            await session.close()  # the kernel, then the paper account's lock
+        elif kernel is not None:
             await kernel.stop()
         log.info("headless engine stopped")
     return 0

@@ -112,7 +112,8 @@ async def trade_live(
         now = int(time.time() * 1000)
         history.warm(await asyncio.to_thread(fetch, now - spec.warmup_bars * step, now + step))
         echo(f"WARM {len(history.bars)} closed {spec.interval} bar(s) of {spec.symbol} from the venue's REST klines")
-        risk = build_risk_path(runtime, spec.symbol, spec.interval, strategy.label(), cost)
+        live_state = runtime.state_dir / "risk.json"  # the live trading state, not the paper account's
+        risk = build_risk_path(runtime, spec.symbol, spec.interval, strategy.label(), cost, state_path=live_state)
         with contextlib.suppress(WorkstationError):
             inst = await engine.bybit.precheck.instruments.get(spec.symbol, Category.LINEAR)
             if inst is not None:
