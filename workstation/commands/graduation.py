@@ -140,22 +140,116 @@ def add(
     symbol: Annotated[str, typer.Option("--symbol")],
     interval: Annotated[str, typer.Option("--interval")],
     evidence: Annotated[
-        Path,
+        Path | None,
         typer.Option(
             "--evidence", exists=True, dir_okay=False, help="JSON: backtest, walk_forward, mc_band, mc_window."
         ),
-    ],
+    ] = None,
     params: Annotated[str, typer.Option("--params", help="Strategy parameters as JSON.")] = "{}",
+    param: Annotated[list[str] | None, typer.Option("--param", help="name=value (repeatable)")] = None,
+    from_backtest: Annotated[
+        bool,
+        typer.Option(
+            "--from-backtest",
+            help="Build the evidence here: backtest, walk-forward and Monte Carlo on the stored candles.",
+        ),
+    ] = False,
+    start: Annotated[str | None, typer.Option("--start", help="UTC date/time or ms (with --from-backtest)")] = None,
+    end: Annotated[str | None, typer.Option("--end", help="UTC date/time or ms, exclusive")] = None,
+    venue: Annotated[str | None, typer.Option("--venue", help="Stored venue of the candles")] = None,
+    train: Annotated[str, typer.Option("--train", help="Walk-forward train window, e.g. 30d")] = "30d",
+    test: Annotated[str, typer.Option("--test", help="Walk-forward test window, e.g. 7d")] = "7d",
+    mc_iterations: Annotated[int, typer.Option("--mc-iterations", help="Monte Carlo bootstrap paths")] = 1000,
+    cash: Annotated[float, typer.Option("--cash", help="Starting cash of the backtests")] = 10_000.0,
+    fee_bps: Annotated[float, typer.Option("--fee-bps", help="Taker fee in bps")] = 5.5,
+    maker_fee_bps: Annotated[float, typer.Option("--maker-fee-bps", help="Maker fee in bps")] = 2.0,
+    slippage_bps: Annotated[float, typer.Option("--slippage-bps", help="Slippage in bps")] = 1.0,
+    db: Annotated[str | None, typer.Option("--db", help="Store file [default: <home>/candles.db]")] = None,
+    allow_gaps: Annotated[bool, typer.Option("--allow-gaps", help="Backtest despite unrepaired gaps")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Queue a candidate with the evidence that produced it."""
+    """Queue a candidate with the evidence that produced it: from --evidence JSON, or built here with
+    --from-backtest (backtest + walk-forward + Monte Carlo of the strategy on the stored candles)."""
+    if (evidence is None) == (not from_backtest):
+        fail("error: give exactly one of --evidence FILE or --from-backtest")
     try:
-        parsed = json.loads(params)
-        ev = Evidence.from_json(json.loads(evidence.read_text(encoding="utf-8")))
+        parsed: dict[str, Any] = json.loads(params)
+        for item in param or []:
+            key, sep, value = item.partition("=")
+            if not sep:
+                raise ValueError(f"--param {item}: expected name=value")
+            parsed[key.strip()] = value.strip()
+        ev = None if evidence is None else Evidence.from_json(json.loads(evidence.read_text(encoding="utf-8")))
     except (ValueError, KeyError, TypeError) as exc:
-        fail(f"error: invalid --params or --evidence: {exc}")
+        fail(f"error: invalid --params, --param or --evidence: {exc}")
+    summary: dict[str, Any] = {}
+    reason = "added to the queue"
+    if ev is None:
+        built = _backtest_evidence(
+            ctx, strategy, parsed, symbol, interval, venue, start, end, train, test, mc_iterations, cash,
+            (fee_bps, maker_fee_bps, slippage_bps), db, allow_gaps,
+        )  # fmt: skip
+        ev, parsed, summary = built.evidence, built.params, built.summary
+        reason = f"from a backtest: {ev.source}"
     with _pipeline(ctx) as (_rt, pipeline):
-        cand = pipeline.add(strategy=strategy, params=parsed, symbol=symbol, interval=interval, evidence=ev, by=_who())
+        cand = pipeline.add(
+            strategy=strategy, params=parsed, symbol=symbol, interval=interval, evidence=ev, by=_who(), reason=reason
+        )
+    if as_json:
+        out_console.print_json(json.dumps({**_row(cand), "evidence": ev.to_json(), "summary": summary}, default=str))
+        return
     out_console.print(f"candidate {cand.id} queued: {cand.strategy_id}", markup=False)
+    if summary:
+        bt, wf = ev.backtest, ev.walk_forward
+        out_console.print(
+            f"  backtest: {bt.trades} trades, Sharpe {_num(bt.sharpe)}, max drawdown {_num(bt.max_drawdown)}; "
+            f"walk-forward: {summary['walk_forward_windows']} windows, {wf.trades if wf else 0} trades, "
+            f"return {_num(wf.total_return if wf else None)}; "
+            f"MC band {_num(ev.mc_band[0])}..{_num(ev.mc_band[1])} per trade over {ev.mc_window} trades",
+            markup=False,
+        )
+
+
+def _num(x: float | None) -> str:
+    return "-" if x is None else f"{x:.4g}"
+
+
+def _backtest_evidence(
+    ctx: typer.Context,
+    strategy: str,
+    params: dict[str, Any],
+    symbol: str,
+    interval: str,
+    venue: str | None,
+    start: str | None,
+    end: str | None,
+    train: str,
+    test: str,
+    mc_iterations: int,
+    cash: float,
+    fees: tuple[float, float, float],
+    db: str | None,
+    allow_gaps: bool,
+) -> Any:
+    from workstation.backtest.costs import BYBIT_MAINTENANCE_MARGIN
+    from workstation.commands import backtest_common as bc
+    from workstation.commands.graduation_evidence import from_backtest
+    from workstation.data.intervals import interval_ms
+    from workstation.strategies.base import StrategyError
+
+    fee_bps, maker_bps, slip_bps = fees
+    try:
+        train_ms, test_ms = interval_ms(train), interval_ms(test)
+    except ValueError as exc:
+        fail(f"error: {exc}")
+    mkt = bc.market(ctx, db, symbol, interval, venue, start, end, allow_gaps)
+    cost = bc.cost_model(fee_bps, maker_bps, slip_bps, 0.0, 0.0, 1.0, BYBIT_MAINTENANCE_MARGIN, 1.0)
+    try:
+        return from_backtest(
+            mkt, strategy, params, cost, cash=cash, train_ms=train_ms, test_ms=test_ms, mc_iterations=mc_iterations
+        )
+    except (KeyError, ValueError, StrategyError) as exc:
+        fail(f"error: {str(exc).strip(chr(39) + chr(34))}")
 
 
 @app.command("evaluate")
