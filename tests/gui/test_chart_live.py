@@ -118,3 +118,56 @@ def test_stream_url_when_env_set_then_used_unless_given(monkeypatch: pytest.Monk
     assert public_stream_url(Venue.BYBIT_MAINNET) == "ws://relay/v5/public/linear"
     assert public_stream_url(Venue.BYBIT_MAINNET, "ws://given") == "ws://given"
     assert listed_on_bybit("BTCUSDT") and listed_on_bybit("1000PEPEUSDT") and not listed_on_bybit("BTC-USD")
+
+
+def _store_instruments(home: Path, *symbols: str) -> None:
+    from decimal import Decimal
+
+    from workstation.core.enums import Category
+    from workstation.core.types import Instrument
+    from workstation.data.store import CandleStore
+    from workstation.ui.store_worker import BYBIT_LINEAR_VENUE
+
+    home.mkdir(parents=True, exist_ok=True)
+    with CandleStore.open(home / "candles.db") as store:
+        for symbol in symbols:
+            step = Decimal("0.001")
+            store.upsert_instrument(
+                Instrument(BYBIT_LINEAR_VENUE, symbol, Category.LINEAR, "", "USDT", step, step, step)
+            )
+
+
+def test_live_chart_when_stored_instrument_list_lacks_the_symbol_then_no_stream(
+    qtbot: QtBot, qloop: asyncio.AbstractEventLoop, isolated_home: Path, fake_ws: FakePublicWs
+) -> None:
+    _store_instruments(isolated_home, "ETHUSDT", "SOLUSDT")  # Bybit's list, as `data instruments` stores it
+    panel, worker = _chart(qtbot, isolated_home, Venue.BYBIT_TESTNET, fake_ws.url)
+    try:
+        assert panel.catalog is not None and panel.catalog.bybit_linear == {"ETHUSDT", "SOLUSDT"}
+        assert listed_on_bybit("BTCUSDT")  # the name alone would have followed it
+        assert panel.live.feed is not None and panel.live.feed.following is None
+        assert panel.ticker_label.text() == "" and fake_ws.live_subscribers == 0
+    finally:
+        worker.shutdown()
+
+
+def test_live_chart_when_stored_instrument_list_has_the_symbol_then_it_follows_even_an_unusual_name(
+    qtbot: QtBot, qloop: asyncio.AbstractEventLoop, isolated_home: Path, fake_ws: FakePublicWs
+) -> None:
+    from workstation.ui.live_feed import LiveFeed
+
+    _store_instruments(isolated_home, "BTCUSDT", "BTC-27MAR26")
+    panel, worker = _chart(qtbot, isolated_home, Venue.BYBIT_TESTNET, fake_ws.url)
+    feed = LiveFeed(fake_ws.url)
+    try:
+        qtbot.waitUntil(lambda: fake_ws.live_subscribers == 1, timeout=10_000)  # BTCUSDT is listed
+        assert panel.live.feed is not None and panel.live.feed.following == ("BTCUSDT", "15")
+        assert not listed_on_bybit("BTC-27MAR26")  # a dated future the name pattern does not know
+        assert feed.follow("BTC-27MAR26", "1h", panel.catalog.bybit_linear)
+        qtbot.waitUntil(lambda: fake_ws.live_subscribers == 2, timeout=10_000)
+        assert "kline.60.BTC-27MAR26" in fake_ws.subscriptions[-1]
+    finally:
+        feed.stop()
+        panel.live.stop()
+        qtbot.waitUntil(lambda: feed.idle and (panel.live.feed is None or panel.live.feed.idle), timeout=5_000)
+        worker.shutdown()

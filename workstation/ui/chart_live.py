@@ -79,7 +79,9 @@ class ChartLive(QObject):
         self.panel.ticker_label.setText("")
         if self.feed is None:
             return
-        if self.feed.follow(data.key.symbol, data.interval):
+        catalog = self.panel.catalog
+        listed = catalog.bybit_linear if catalog is not None else None
+        if self.feed.follow(data.key.symbol, data.interval, listed):
             self.panel.ticker_label.setText(f"<span style='color:{MUTED}'>Live: connecting…</span>")
 
     def stop(self) -> None:

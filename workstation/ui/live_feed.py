@@ -14,6 +14,7 @@ import contextlib
 import logging
 import os
 import re
+from collections.abc import Collection
 
 from PySide6.QtCore import QObject, Signal
 
@@ -82,10 +83,13 @@ class LiveFeed(QObject):
         self.following: tuple[str, str] | None = None  # (symbol, bybit interval)
         self._stopping: set[asyncio.Task[None]] = set()
 
-    def follow(self, symbol: str, interval: str) -> bool:
-        """Follow a chart series; returns False (and stops) when Bybit has no such kline."""
+    def follow(self, symbol: str, interval: str, listed: Collection[str] | None = None) -> bool:
+        """Follow a chart series; returns False (and stops) when Bybit has no such kline. `listed`:
+        Bybit's linear symbols from the stored instrument list (None: none stored, so the name
+        decides, see listed_on_bybit)."""
         code = BYBIT_INTERVALS.get(interval)
-        if code is None or not listed_on_bybit(symbol):
+        known = listed_on_bybit(symbol) if listed is None else symbol in listed
+        if code is None or not known:
             self.stop()
             return False
         if self.following == (symbol, code) and self.stream is not None:

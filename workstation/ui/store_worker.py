@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
+from workstation.core.enums import Category
 from workstation.data.arrays import CandleArrays
 from workstation.data.intervals import interval_ms
 from workstation.data.resample import ratio
@@ -29,6 +30,7 @@ from workstation.ui.overlays import compute_overlays
 log = logging.getLogger(__name__)
 
 CHART_INTERVALS = ("1m", "5m", "15m", "1h", "4h", "1d", "1w")
+BYBIT_LINEAR_VENUE = "bybit"  # data.sources.bybit.venue_for(Category.LINEAR), without importing pybit here
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +48,9 @@ class Catalog:
 
     stored: dict[SeriesKey, tuple[str, ...]]
     imported_sample: bool = False
+    bybit_linear: frozenset[str] | None = (
+        None  # Bybit's linear contracts from the stored instrument list; None: none stored
+    )
 
     def keys(self) -> list[SeriesKey]:
         return sorted(self.stored, key=lambda k: (k.symbol != SAMPLE_SYMBOL, k.symbol, k.venue))
@@ -87,7 +92,10 @@ def read_catalog(store: CandleStore) -> Catalog:
     for info in store.series():
         if info.kind == "trade" and info.rows:
             stored.setdefault(SeriesKey(info.venue, info.symbol), []).append(info.interval)
-    return Catalog({k: tuple(sorted(v, key=interval_ms)) for k, v in stored.items()})
+    linear = [i.symbol for i in store.instruments(BYBIT_LINEAR_VENUE) if i.category is Category.LINEAR]
+    return Catalog(
+        {k: tuple(sorted(v, key=interval_ms)) for k, v in stored.items()}, bybit_linear=frozenset(linear) or None
+    )
 
 
 def open_catalog(store: CandleStore, progress: Callable[[str], None]) -> Catalog:
@@ -98,7 +106,8 @@ def open_catalog(store: CandleStore, progress: Callable[[str], None]) -> Catalog
     progress("First launch: importing the bundled BTCUSDT 1-minute sample (no network needed)…")
     report = load_bundled_sample(store)
     log.info("imported the bundled sample: %s candles of %s %s", report.added, report.symbol, report.interval)
-    return Catalog(read_catalog(store).stored, imported_sample=True)
+    again = read_catalog(store)
+    return Catalog(again.stored, imported_sample=True, bybit_linear=again.bybit_linear)
 
 
 def load_chart(store: CandleStore, key: SeriesKey, interval: str, stored: tuple[str, ...]) -> ChartData:
