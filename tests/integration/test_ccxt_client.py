@@ -16,6 +16,8 @@ from workstation.core.enums import Category, OrderStatus, OrderType, Side
 from workstation.core.errors import ExchangeError, ExchangeUnavailable
 from workstation.core.ids import new_client_order_id
 from workstation.core.types import AmendRequest, ApiCredentials, OrderRequest
+from workstation.exchanges.bybit.errors import VenueBlockedError, VenueHaltedError
+from workstation.exchanges.bybit.guard import GuardPolicy, VenueGuard
 from workstation.exchanges.ccxt.client import CcxtExecutionClient
 from workstation.exchanges.ccxt.errors import CLOCK_SKEW, ClockSkewError
 from workstation.exchanges.ccxt.guard import never_refuse
@@ -191,3 +193,59 @@ def test_account_calls_when_a_position_is_open_then_positions_fills_and_close_po
     _run(fake_bybit, scenario)
     (close,) = [r for r in fake_bybit.requests_to("/v5/order/create") if r.params.get("reduceOnly")]
     assert close.params["side"] == "Sell" and close.params["orderType"] == "Market"
+
+
+def _recording_guard(waits: list[float]) -> VenueGuard:
+    async def sleep(seconds: float) -> None:  # the guard's waits, recorded (and not slept through)
+        waits.append(seconds)
+
+    return VenueGuard("ccxt:bybit", policy=GuardPolicy(ban_s=600), sleep=sleep)
+
+
+def test_place_order_when_rate_limited_10006_then_the_venue_guard_waits_and_resends_the_same_id(
+    fake_bybit: FakeBybit,
+) -> None:
+    fake_bybit.fail_next("/v5/order/create", 10006, "Too many visits!")
+    waits: list[float] = []
+    coid = new_client_order_id()
+
+    async def scenario(client: CcxtExecutionClient) -> None:
+        ack = await client.place_order(_limit(coid))
+        assert ack.client_order_id == coid
+
+    _run(fake_bybit, scenario, guard=_recording_guard(waits))
+    assert waits and all(w > 0 for w in waits)  # backed off on the loop before the resend
+    assert [r.params["orderLinkId"] for r in fake_bybit.requests_to("/v5/order/create")] == [coid, coid]
+    assert fake_bybit.order(coid) is not None and len(fake_bybit.open_orders()) == 1
+
+
+def test_call_when_http_403_then_the_venue_guard_stops_all_traffic_for_the_ban_window(fake_bybit: FakeBybit) -> None:
+    fake_bybit.http_status_next("/v5/account/wallet-balance", 403)
+
+    async def scenario(client: CcxtExecutionClient) -> None:
+        with pytest.raises(ExchangeUnavailable, match="403"):
+            await client.fetch_balances()
+        sent = len(fake_bybit.requests)
+        with pytest.raises(VenueBlockedError, match="paused until"):
+            await client.place_order(_limit(new_client_order_id()))
+        with pytest.raises(VenueBlockedError):
+            await client.fetch_positions(Category.LINEAR)
+        assert len(fake_bybit.requests) == sent  # nothing left the process during the ban
+
+    _run(fake_bybit, scenario, guard=_recording_guard([]))
+    assert fake_bybit.requests_to("/v5/order/create") == []
+
+
+def test_call_when_10003_key_for_another_environment_then_hard_stop_and_nothing_more_is_sent(
+    fake_bybit: FakeBybit,
+) -> None:
+    fake_bybit.fail_next("/v5/account/wallet-balance", 10003, "API key is invalid.")
+
+    async def scenario(client: CcxtExecutionClient) -> None:
+        with pytest.raises(VenueHaltedError, match="HARD STOP"):
+            await client.fetch_balances()
+        with pytest.raises(VenueHaltedError):
+            await client.place_order(_limit(new_client_order_id()))
+
+    _run(fake_bybit, scenario, guard=_recording_guard([]))
+    assert fake_bybit.requests_to("/v5/order/create") == []

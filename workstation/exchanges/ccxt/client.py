@@ -37,6 +37,7 @@ from workstation.core.types import (
     OrderRequest,
     Position,
 )
+from workstation.exchanges.bybit.guard import VenueGuard
 from workstation.exchanges.ccxt import parse
 from workstation.exchanges.ccxt.errors import DuplicateClientOrderId, translate
 from workstation.exchanges.ccxt.guard import Refusal, install_mutation_guard
@@ -75,12 +76,15 @@ class CcxtExecutionClient:
         settle_coins: tuple[str, ...] = ("USDT",),
         options: dict[str, Any] | None = None,
         enable_rate_limit: bool = True,
+        guard: VenueGuard | None = None,
     ) -> None:
+        """`guard`: the venue's VenueGuard, shared with its other clients (one is made otherwise)."""
         if exchange_id not in ccxt.exchanges:
             raise ExchangeError(f"ccxt has no exchange {exchange_id!r} (see ccxt.exchanges)")
         quiet_ccxt_loggers()
         self.exchange_id = exchange_id
         self._venue = venue or f"ccxt:{exchange_id}"
+        self.guard = guard or VenueGuard(self._venue)
         self._is_bybit = exchange_id == "bybit"
         self._id_param = CLIENT_ID_PARAMS.get(exchange_id, "clientOrderId")
         self._categories = categories
@@ -125,14 +129,22 @@ class CcxtExecutionClient:
 
     # --- plumbing ---------------------------------------------------------------------------
     async def _call(self, operation: str, function: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any) -> Any:
-        error: ExchangeError | None = None
-        try:
-            return await function(*args, **kwargs)
-        except Exception as exc:
-            error = translate(exc, f"{self._venue} {operation}", self._secrets)
-            if error is None:
-                raise  # OrderDeniedError from the guard, or a bug: not an exchange answer
-        raise error  # outside the except block: no ccxt text survives as __context__
+        """One ccxt call through the venue guard: a ban or hard stop refuses it before it is sent;
+        a rate limit is waited out on the loop and retried; a 403 starts the ban window; 10003 halts."""
+        attempt = 0
+        while True:
+            await self.guard.before(operation)
+            error: ExchangeError | None = None
+            try:
+                return await function(*args, **kwargs)
+            except Exception as exc:
+                error = translate(exc, f"{self._venue} {operation}", self._secrets)
+                if error is None:
+                    raise  # OrderDeniedError from the guard, or a bug: not an exchange answer
+            final = await self.guard.after_error(operation, error, attempt)
+            if final is not None:
+                raise final  # outside the except block: no ccxt text survives as __context__
+            attempt += 1
 
     async def _markets(self) -> dict[str, Any]:
         if not self._markets_loaded:

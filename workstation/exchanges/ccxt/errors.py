@@ -16,10 +16,12 @@ from collections.abc import Iterable
 import ccxt.async_support as ccxt
 
 from workstation.core.errors import ExchangeError, ExchangeUnavailable
+from workstation.exchanges.bybit.errors import BybitHttpError, BybitRateLimited
 
 REDACTED = "<redacted>"
 CLOCK_SKEW = 10002  # the code the OMS resyncs the clock on (Bybit's; used for every InvalidNonce)
 DUPLICATE_ORDER_LINK_ID = 110072
+RATE_LIMITED = 10006  # Bybit's per-key limit code, given to any exchange's RateLimitExceeded
 MAX_TEXT = 240
 
 _ORIGIN_STRING = re.compile(r"origin_string\[.*?\]", re.DOTALL)
@@ -81,11 +83,12 @@ def translate(exc: BaseException, where: str, secrets: Iterable[str]) -> Exchang
         )
     if isinstance(exc, ccxt.RequestTimeout):
         return ExchangeUnavailable(f"{where}: timed out (the request may still have taken effect)", code=code)
-    if isinstance(exc, ccxt.RateLimitExceeded):
-        return ExchangeUnavailable(f"{where}: rate limited ({detail})", code=code)
+    if isinstance(exc, (ccxt.NetworkError, ccxt.ExchangeNotAvailable)) and _HTTP_403.search(raw):
+        # ccxt calls Bybit's 403 a RateLimitExceeded: it is the IP ban; the venue guard stops all traffic
+        return BybitHttpError(f"{where}: HTTP 403, the exchange refused this IP; stop traffic", http_status=403)
+    if isinstance(exc, ccxt.RateLimitExceeded):  # the venue guard backs off and retries these
+        return BybitRateLimited(f"{where}: rate limited ({detail})", code=code or RATE_LIMITED, reset_at_ms=None)
     if isinstance(exc, (ccxt.NetworkError, ccxt.ExchangeNotAvailable)):
-        if _HTTP_403.search(raw):
-            return ExchangeUnavailable(f"{where}: HTTP 403, the exchange refused this IP; stop traffic", code=code)
         return ExchangeUnavailable(f"{where}: exchange unreachable: {kind} ({detail})", code=code)
     if isinstance(exc, (ccxt.AuthenticationError, ccxt.PermissionDenied, ccxt.AccountSuspended)):
         return ExchangeError(f"{where}: the API key was refused: {kind} ({detail})", code=code)
