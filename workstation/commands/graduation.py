@@ -210,6 +210,10 @@ def add(
         )
 
 
+def _g(x: float | None) -> str:
+    return "-" if x is None else f"{x:.8g}"
+
+
 def _num(x: float | None) -> str:
     return "-" if x is None else f"{x:.4g}"
 
@@ -250,6 +254,60 @@ def _backtest_evidence(
         )
     except (KeyError, ValueError, StrategyError) as exc:
         fail(f"error: {str(exc).strip(chr(39) + chr(34))}")
+
+
+@app.command("report")
+def report(
+    ctx: typer.Context,
+    candidate_id: Annotated[int, typer.Argument(metavar="ID")],
+    start: Annotated[str | None, typer.Option("--start", help="UTC date/time or ms: where the replay began")] = None,
+    end: Annotated[str | None, typer.Option("--end", help="UTC date/time or ms, exclusive")] = None,
+    venue: Annotated[str | None, typer.Option("--venue", help="Stored venue of the candles")] = None,
+    db: Annotated[str | None, typer.Option("--db", help="Store file [default: <home>/candles.db]")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Backtest versus paper, trade by trade: expected and actual entries and exits, slippage, fees,
+    funding and P&L, over the same candles (--start/--end: the span the strategy traded)."""
+    from workstation.commands import backtest_common as bc
+    from workstation.commands.graduation_report import paper_report
+
+    with _pipeline(ctx) as (rt, pipeline):
+        cand = pipeline.get(candidate_id)
+    mkt = bc.market(ctx, db, cand.symbol, cand.interval, venue, start, end, True)
+    try:
+        data = paper_report(rt.home, cand, mkt, rt.settings.trading.paper_balance)
+    except (LookupError, ValueError) as exc:
+        fail(f"error: {exc}")
+    if as_json:
+        out_console.print_json(json.dumps(data, default=str))
+        return
+    t = data["totals"]
+    out_console.print(
+        f"#{cand.id} {cand.strategy_id}: {t['expected_trades']} trades expected, {t['actual_trades']} made "
+        f"({t['matched']} matched, {t['only_backtest']} only in the backtest, {t['only_live']} only on paper)",
+        markup=False,
+    )
+    out_console.print(
+        f"fees {t['expected_fees']:.2f} expected / {t['actual_fees']:.2f} actual; funding "
+        f"{t['expected_funding']:.2f} / {t['actual_funding']:.2f}; P&L {t['expected_pnl']:.2f} / {t['actual_pnl']:.2f}; "
+        f"mean slippage entry {_num(t['mean_entry_slippage_bps'])} bp, exit {_num(t['mean_exit_slippage_bps'])} bp",
+        markup=False,
+    )
+    table = Table("entry", "side", "status", "qty exp/act", "entry exp/act", "exit exp/act", "slip bp", "exit why")
+    for row in data["trades"]:
+        e, a = row["expected"] or {}, row["actual"] or {}
+        first = e or a
+        table.add_row(
+            utc_iso(first["entry_ts"])[:16],
+            "long" if first["side"] > 0 else "short",
+            row["status"],
+            f"{_g(e.get('qty'))}/{_g(a.get('qty'))}",
+            f"{_g(e.get('entry_price'))}/{_g(a.get('entry_price'))}",
+            f"{_g(e.get('exit_price'))}/{_g(a.get('exit_price'))}",
+            f"{_num(row['entry_slippage_bps'])}/{_num(row['exit_slippage_bps'])}",
+            f"{e.get('exit_reason', '-')}/{a.get('exit_reason', '-')}",
+        )
+    out_console.print(table)
 
 
 @app.command("evaluate")
