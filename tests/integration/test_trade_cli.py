@@ -29,11 +29,13 @@ def test_trade_when_paper_replay_of_sample_then_orders_shows_its_orders_and_fill
     assert "READY BTCUSDT 1m" in out and "DONE 240 new candle(s)" in out and "FILL BTCUSDT" in out
     listed = run_cli("orders", "--json", home=home)
     assert listed.returncode == 0, listed.stderr
-    orders = json.loads(listed.stdout)["orders"]
+    listing = json.loads(listed.stdout)
+    orders = listing["orders"]
     assert len(orders) >= 4 and {o["venue"] for o in orders} == {"paper"}
     assert {o["status"] for o in orders} == {"Filled"}
     assert all(len(o["fills"]) >= 1 and o["fills"][0]["exec_id"] for o in orders)
-    assert out.count("FILL BTCUSDT") == sum(len(o["fills"]) for o in orders)
+    # every fill shown: the orders' own, and the exits of the stop-losses the risk manager attached
+    assert out.count("FILL BTCUSDT") == sum(len(o["fills"]) for o in orders) + len(listing["protective_fills"])
     table = run_cli("orders", home=home)
     assert f"{len(orders)} order(s)" in table.stdout
     balances = json.loads(run_cli("balances", "--json", home=home).stdout)
