@@ -37,6 +37,9 @@ def test_paper_replay_when_started_from_the_gui_then_fills_show_in_panels_and_ch
         panel.stop_button.click()
     assert "Replay stopped" in finished.args[0] and "fill(s)" in finished.args[0]
     assert panel.start_button.isEnabled() and not panel.stop_button.isEnabled()
+    # connected to the replay's account: an empty table means flat, not "no venue"
+    assert win.positions.empty_label.text() == "No open positions."
+    assert win.trades.empty_label.text() == "No trades yet."
     win.close()
 
 

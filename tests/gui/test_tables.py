@@ -50,11 +50,24 @@ def test_table_when_cells_rendered_then_declared_formats_colours_and_alignment_a
     titles = [table.model.headerData(i, Qt.Orientation.Horizontal) for i in range(table.model.columnCount())]
     assert titles[:4] == ["Venue", "Symbol", "Side", "Size"] and "Liquidation" in titles
     pnl = titles.index("Unrealized PnL")
-    assert cell(table, 0, pnl) == "-2.5" and cell(table, 0, titles.index("Liquidation")) == "-"
+    assert cell(table, 0, pnl) == "-2.50" and cell(table, 0, titles.index("Liquidation")) == "-"
+    assert cell(table, 0, titles.index("Size")) == "0.5" and cell(table, 0, titles.index("Entry")) == "100.00"
     assert cell(table, 0, titles.index("Side")) == "Buy"
     assert cell(table, 0, pnl, Qt.ItemDataRole.ForegroundRole).name() == "#ef5350"
     assert cell(table, 1, pnl, Qt.ItemDataRole.ForegroundRole).name() == "#26a69a"
     assert cell(table, 0, pnl, Qt.ItemDataRole.TextAlignmentRole) & Qt.AlignmentFlag.AlignRight
+
+
+def test_position_cells_when_values_are_long_decimals_then_they_are_rounded_for_reading(qtbot: QtBot) -> None:
+    table = positions_table()
+    qtbot.addWidget(table)
+    row = Position("paper", "BTCUSDT", Side.BUY, Decimal("0.136958390924512"), Decimal("68699.98123"),
+                   Decimal("68700.5"), Decimal("0.0000000000001"))  # fmt: skip
+    table.model.set_rows([row])
+    titles = [c.title for c in table.model.columns]
+    assert cell(table, 0, titles.index("Size")) == "0.136958"
+    assert cell(table, 0, titles.index("Entry")) == "68,699.98"
+    assert cell(table, 0, titles.index("Unrealized PnL")) == "0.00"
 
 
 def test_table_when_sorted_by_a_number_column_then_rows_order_by_value_not_text(qtbot: QtBot) -> None:

@@ -159,6 +159,7 @@ class MainWindow(QMainWindow):
         m.failed.connect(lambda text: self.statusBar().showMessage(f"Engine: {text}", 10_000))
         self.engine.event.connect(self.risk_panel.on_event)
         self.engine.connection.connect(self.status.show_connection)
+        self.engine.connection.connect(self._on_connection)
         self.controls.outcome.connect(lambda text, ok: self.statusBar().showMessage(text, 15_000))
         self.controls.acted.connect(self.model.refresh)
         self.graduation_panel.outcome.connect(lambda text, ok: self.statusBar().showMessage(text, 15_000))
@@ -177,6 +178,15 @@ class MainWindow(QMainWindow):
         self.lab.sent.connect(lambda text, ok: self.statusBar().showMessage(f"Graduation: {text}", 15_000))
         self.lab.sent.connect(lambda text, ok: self.model.refresh("graduation"))
         self.graduation_panel.set_debug_mode(self.runtime.debug_switch.enabled)
+
+    def _on_connection(self, _: str, state: str) -> None:
+        """Empty tables say why: flat on a connected venue (a paper replay's too), or nothing connected."""
+        from workstation.ui.engine_link import CONNECTED
+        from workstation.ui.panels.account import empty_message
+
+        connected = state == CONNECTED or state.startswith("paper")
+        for name, table in (("positions", self.positions), ("orders", self.orders), ("trades", self.trades)):
+            table.set_empty_message(empty_message(name, connected))
 
     def _on_paper_fill(self, marker: dict) -> None:
         self._fills.append(marker)

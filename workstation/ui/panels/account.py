@@ -11,11 +11,23 @@ from typing import Any
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from workstation.ui.engine_model import spawn
+from workstation.ui.fmt import format_price
 from workstation.ui.fx import Converter
 from workstation.ui.table import Column, RecordTable, plain, signed_color
 from workstation.ui.theme import MUTED
 
 NO_ENGINE = "No venue connected: {what} appear here once the trading engine is running (paper, testnet or live)."
+CONNECTED_EMPTY = {
+    "positions": "No open positions.",
+    "orders": "No orders yet.",
+    "trades": "No trades yet.",
+}
+NOT_CONNECTED = {"positions": "positions", "orders": "open orders and trade history", "trades": "trades"}
+
+
+def empty_message(table: str, connected: bool) -> str:
+    """What an empty positions/orders/trades table says: flat, or nothing to read from."""
+    return CONNECTED_EMPTY[table] if connected else NO_ENGINE.format(what=NOT_CONNECTED[table])
 
 
 def _time(ms: Any) -> str:
@@ -35,23 +47,43 @@ def _dec(value: Any) -> Decimal:
         return Decimal(0)
 
 
+def _qty(value: Any) -> str:
+    """A quantity to 6 decimals at most, trailing zeros dropped (0.136958390924512 -> 0.136958)."""
+    if value is None or value == "":
+        return "-"
+    text = f"{_dec(value):,.6f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def _price(value: Any) -> str:
+    if value is None or value == "":
+        return "-"
+    number = float(_dec(value))
+    return "-" if number == 0 else format_price(number)  # 0: none (a flat entry, no liquidation)
+
+
+def _money(value: Any) -> str:
+    """An amount in the account currency: 2 decimals."""
+    return "-" if value is None or value == "" else f"{_dec(value):,.2f}"
+
+
 BALANCE_COLUMNS = (
     Column("venue", "Venue"),
     Column("coin", "Coin"),
-    Column("total", "Total", numeric=True),
-    Column("available", "Available", numeric=True),
+    Column("total", "Total", fmt=_money, numeric=True),
+    Column("available", "Available", fmt=_money, numeric=True),
 )
 
 POSITION_COLUMNS = (
     Column("venue", "Venue"),
     Column("symbol", "Symbol"),
     Column("side", "Side", fmt=lambda v: plain(v) if v is not None else "flat"),
-    Column("size", "Size", numeric=True),
-    Column("entry_price", "Entry", numeric=True),
-    Column("mark_price", "Mark", numeric=True),
-    Column("unrealized_pnl", "Unrealized PnL", color=signed_color, numeric=True),
+    Column("size", "Size", fmt=_qty, numeric=True),
+    Column("entry_price", "Entry", fmt=_price, numeric=True),
+    Column("mark_price", "Mark", fmt=_price, numeric=True),
+    Column("unrealized_pnl", "Unrealized PnL", fmt=_money, color=signed_color, numeric=True),
     Column("leverage", "Leverage", numeric=True),
-    Column("liquidation_price", "Liquidation", numeric=True),
+    Column("liquidation_price", "Liquidation", fmt=_price, numeric=True),
 )
 
 ORDER_COLUMNS = (
@@ -60,10 +92,10 @@ ORDER_COLUMNS = (
     Column("symbol", "Symbol"),
     Column("side", "Side"),
     Column("order_type", "Type"),
-    Column("qty", "Qty", numeric=True),
-    Column("price", "Price", numeric=True),
-    Column("filled_qty", "Filled", numeric=True),
-    Column("avg_price", "Avg price", numeric=True),
+    Column("qty", "Qty", fmt=_qty, numeric=True),
+    Column("price", "Price", fmt=_price, numeric=True),
+    Column("filled_qty", "Filled", fmt=_qty, numeric=True),
+    Column("avg_price", "Avg price", fmt=_price, numeric=True),
     Column("status", "Status"),
     Column("updated_ms", "Updated (UTC)", fmt=_time),
 )
@@ -72,9 +104,9 @@ TRADE_COLUMNS = (
     Column("ts", "Time (UTC)", fmt=_time),
     Column("symbol", "Symbol"),
     Column("side", "Side"),
-    Column("qty", "Qty", numeric=True),
-    Column("price", "Price", numeric=True),
-    Column("fee", "Fee", numeric=True),
+    Column("qty", "Qty", fmt=_qty, numeric=True),
+    Column("price", "Price", fmt=_price, numeric=True),
+    Column("fee", "Fee", fmt=lambda v: "-" if v is None else f"{_dec(v):,.4f}", numeric=True),
     Column("fee_currency", "Fee coin"),
     Column("client_order_id", "Client id"),
 )
