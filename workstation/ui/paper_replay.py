@@ -12,6 +12,7 @@ import logging
 from datetime import UTC, datetime
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -29,9 +30,10 @@ from workstation.core.events import OrderDenied, OrderFilled, OrderSizeReduced, 
 from workstation.paper.session import ReplaySpec
 from workstation.runtime import Runtime
 from workstation.strategies.builtin import REGISTRY
+from workstation.ui.candles_item import DOWN_COLOR
 from workstation.ui.local_engine import LocalEngine
 from workstation.ui.paper_session import PaperSession
-from workstation.ui.theme import MUTED
+from workstation.ui.theme import ACCENT, MUTED
 
 log = logging.getLogger(__name__)
 DEFAULT_SERIES = ("BTCUSDT", "1m")
@@ -44,7 +46,8 @@ def utc(ms: int) -> str:
 
 def risk_line(event: RiskDecision) -> str:
     kind = "DENIED" if isinstance(event, RiskDenied) else "REDUCED" if isinstance(event, OrderSizeReduced) else "sized"
-    qty = f"{event.requested_qty}" if isinstance(event, RiskDenied) else f"{event.qty} (asked {event.requested_qty})"
+    asked = f"{float(event.requested_qty):.6g}"
+    qty = f"asked {asked}" if isinstance(event, RiskDenied) else f"{float(event.qty):.6g} (asked {asked})"
     return f"{kind} {event.side.value} {event.symbol} {qty} [{event.state.value}]: {event.reason}"
 
 
@@ -91,7 +94,9 @@ class PaperReplayPanel(QWidget):
         self.risk_label = QLabel("Risk: no decisions yet")
         self.risk_label.setWordWrap(True)
         self.risk_list = QListWidget()
-        self.risk_list.setToolTip("The risk engine's latest denials and reductions (newest first)")
+        self.risk_list.setWordWrap(True)  # a reason is read whole, not cut at the edge
+        self.risk_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.risk_list.setToolTip("The risk engine's latest decisions, newest first (denials red, reductions orange)")
         layout = QHBoxLayout(self)  # controls left, risk decisions right: short enough for a bottom tab
         form = QFormLayout()
         layout.addLayout(form, 1)
@@ -254,10 +259,11 @@ class PaperReplayPanel(QWidget):
             else "risk_sized"
         )
         self.counts[key] += 1
-        if key != "risk_sized":
-            self.risk_list.insertItem(0, risk_line(event))
-            while self.risk_list.count() > MAX_RISK_LINES:
-                self.risk_list.takeItem(self.risk_list.count() - 1)
+        self.risk_list.insertItem(0, risk_line(event))
+        if key != "risk_sized":  # denials and reductions stand out
+            self.risk_list.item(0).setForeground(QColor(DOWN_COLOR if key == "risk_denied" else ACCENT))
+        while self.risk_list.count() > MAX_RISK_LINES:
+            self.risk_list.takeItem(self.risk_list.count() - 1)
         self._risk_text(event)
 
     def _risk_text(self, last: RiskDecision | None = None) -> None:

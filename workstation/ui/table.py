@@ -51,6 +51,7 @@ class Column:
     fmt: Callable[[Any], str] = plain
     color: Callable[[Any], str | None] | None = None
     numeric: bool = False  # right-aligned, sorts by value
+    fit: bool = False  # as wide as its contents (times), instead of an equal share of the width
 
     def value(self, row: object) -> Any:
         if isinstance(row, dict):  # engine rows arrive as the API's JSON
@@ -116,7 +117,7 @@ class RecordTableModel(QAbstractTableModel):
             return None
         column = self.columns[index.column()]
         value = column.value(self._rows[index.row()])
-        if role == Qt.ItemDataRole.DisplayRole:
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):  # the tooltip: all of an elided cell
             return column.fmt(value)
         if role == Qt.ItemDataRole.UserRole:  # sort key
             if column.numeric and value is not None:
@@ -143,7 +144,10 @@ class RecordTable(QWidget):
         key: Callable[[Any], Hashable],
         empty_message: str = "Nothing to show.",
         parent: QWidget | None = None,
+        *,
+        newest_first: str | None = None,
     ) -> None:
+        """`newest_first`: the key of a time column to sort by, descending, until a header is clicked."""
         super().__init__(parent)
         self.model = RecordTableModel(columns, key)
         proxy = QSortFilterProxyModel(self)
@@ -159,6 +163,13 @@ class RecordTable(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         header.setMinimumSectionSize(96)
         self.view.setAlternatingRowColors(False)
+        self.view.setWordWrap(False)  # one line per row: long ids are elided (the tooltip has them)
+        for i, column in enumerate(self.model.columns):
+            if column.fit:
+                header.setSectionResizeMode(i, QHeaderView.ResizeMode.ResizeToContents)
+        if newest_first is not None:
+            at = [c.key for c in self.model.columns].index(newest_first)
+            self.view.sortByColumn(at, Qt.SortOrder.DescendingOrder)
         self.empty_label = QLabel(empty_message)
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty_label.setWordWrap(True)

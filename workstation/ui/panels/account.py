@@ -97,11 +97,11 @@ ORDER_COLUMNS = (
     Column("filled_qty", "Filled", fmt=_qty, numeric=True),
     Column("avg_price", "Avg price", fmt=_price, numeric=True),
     Column("status", "Status"),
-    Column("updated_ms", "Updated (UTC)", fmt=_time),
+    Column("updated_ms", "Updated (UTC)", fmt=_time, fit=True),
 )
 
 TRADE_COLUMNS = (
-    Column("ts", "Time (UTC)", fmt=_time),
+    Column("ts", "Time (UTC)", fmt=_time, fit=True),
     Column("symbol", "Symbol"),
     Column("side", "Side"),
     Column("qty", "Qty", fmt=_qty, numeric=True),
@@ -126,12 +126,15 @@ def positions_table() -> RecordTable:
 
 def orders_table() -> RecordTable:
     return RecordTable(
-        ORDER_COLUMNS, lambda o: _get(o, "client_order_id"), NO_ENGINE.format(what="open orders and trade history")
+        ORDER_COLUMNS,
+        lambda o: _get(o, "client_order_id"),
+        NO_ENGINE.format(what="open orders and trade history"),
+        newest_first="updated_ms",
     )
 
 
 def trades_table() -> RecordTable:
-    return RecordTable(TRADE_COLUMNS, lambda t: _get(t, "exec_id"), NO_ENGINE.format(what="trades"))
+    return RecordTable(TRADE_COLUMNS, lambda t: _get(t, "exec_id"), NO_ENGINE.format(what="trades"), newest_first="ts")
 
 
 def flatten_balances(venues: list[dict[str, Any]]) -> list[dict[str, Any]]:
