@@ -1,7 +1,8 @@
 """Fill the window with results before a screenshot: `workstation gui --screenshot PATH` with
-$WORKSTATION_GUI_PREPARE=lab,paper first runs a backtest in the lab (the shipped sample, 1h) and a
-short paper replay (stopped after a few seconds), so every panel shows real output, not only its
-empty state. For looking at the app and for the packaging smoke test; no effect otherwise."""
+$WORKSTATION_GUI_PREPARE=lab,paper first runs a backtest in the lab (the shipped sample, 1h; sent to
+the graduation queue) and a short paper replay (stopped after a few seconds), so every panel shows
+real output, not only its empty state. For looking at the app and for the packaging smoke test;
+no effect otherwise."""
 
 from __future__ import annotations
 
@@ -50,6 +51,11 @@ async def run_lab(window: MainWindow) -> None:
     lab.run()
     if not await _until(lambda: bool(done), PREPARE_TIMEOUT_S):
         log.error("prepare lab: no result after %.0f s", PREPARE_TIMEOUT_S)
+    if lab.send_button.isEnabled():  # and the graduation queue gets the run as a candidate
+        sent: list[object] = []
+        lab.sent.connect(lambda *args: sent.append(args))
+        lab.send_to_graduation()
+        await _until(lambda: bool(sent), 30)
     await asyncio.sleep(0.5)  # the chart switches to the lab's series and draws its trades
 
 
