@@ -1,8 +1,8 @@
-"""A paper session for a composition root (the headless engine; the desktop has the same in
-ui/paper_session.py): the home's journalled paper account (workstation.paper.store), the engine
-kernel around it and the risk manager on its order path, as `workstation trade --env paper` wires
-them. One trader at a time: the session holds the account's lock until it is closed, so another
-trader on the same home is refused while this one trades (and the other way round)."""
+"""A paper session for a composition root (the headless engine, the desktop's Paper panel): the
+home's journalled paper account (workstation.paper.store), the engine kernel around it and the risk
+manager on its order path, as `workstation trade --env paper` wires them. One trader at a time:
+the session holds the account's lock until it is closed, so another trader on the same home is
+refused while this one trades (and the other way round)."""
 
 from __future__ import annotations
 

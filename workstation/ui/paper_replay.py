@@ -1,6 +1,6 @@
 """Paper replay from the desktop: a strategy on the shipped sample through the risk manager, the
 engine's OMS and the gated paper venue, on the qasync loop, into the home's journalled paper
-account exactly as `workstation trade --env paper` trades it (ui.paper_session): a second replay
+account exactly as `workstation trade --env paper` trades it (paper.account_session): a second replay
 resumes after the last candle the account finished. The panels read the replay's kernel; fills
 become markers on the chart; the risk engine's decisions and denials are listed here. In debug
 mode the gate denies every order, so the replay runs and every order shows as DENIED."""
@@ -27,12 +27,12 @@ from PySide6.QtWidgets import (
 )
 
 from workstation.core.events import OrderDenied, OrderFilled, OrderSizeReduced, RiskDecision, RiskDenied
+from workstation.paper.account_session import PaperSession
 from workstation.paper.session import ReplaySpec
 from workstation.runtime import Runtime
 from workstation.strategies.builtin import REGISTRY
 from workstation.ui.candles_item import DOWN_COLOR
 from workstation.ui.local_engine import LocalEngine
-from workstation.ui.paper_session import PaperSession
 from workstation.ui.theme import ACCENT, MUTED
 
 log = logging.getLogger(__name__)
