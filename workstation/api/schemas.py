@@ -79,6 +79,9 @@ class TradeOut(_Out):
 
 
 class RiskOut(_Out):
+    account: str
+    """Whose state this is: "paper account" (the paper venue or a paper replay) or the live venue."""
+    state_file: str
     trading_state: Literal["ACTIVE", "REDUCING", "HALTED"]
     reason: str
     halts: list[str]

@@ -34,6 +34,9 @@ ENVIRONMENT_VENUES = {
 }
 
 
+PAPER_ACCOUNT = "paper account"
+
+
 class ConflictError(WorkstationError):
     """The action cannot run in the current state (HTTP 409)."""
 
@@ -204,18 +207,36 @@ class EngineService:
             open_positions=len(self.positions()),
         )
 
+    def risk_account(self) -> tuple[str, Path, bool]:
+        """The account that is trading: (label, its risk state file, dated in replay time).
+
+        The paper account (its own <home>/state/paper/risk.json, dated in replay time) when the venue
+        is paper or when the kernel being read is a paper replay's; the live state otherwise."""
+        from workstation.paper.risk_path import paper_risk_path
+
+        kernel_venue = None if self.kernel is None else self.kernel.venue
+        if self.venue is Venue.PAPER or kernel_venue == Venue.PAPER.value:
+            return PAPER_ACCOUNT, paper_risk_path(self.runtime.home), True
+        return self.venue.value, self.runtime.state_dir / "risk.json", False
+
     def _risk_detail(self) -> dict[str, object]:
-        """The persisted risk state (limit halts, loss budgets used) combined with the kill switch."""
-        from workstation.core.clock import SystemClock
+        """The persisted risk state (limit halts, loss budgets used) of the trading account, combined
+        with the kill switch. A paper account's state is read at its own last equity time (the replay's
+        clock), so its daily budget and halts are those the replay's risk engine sees."""
+        from workstation.core.clock import Clock, ManualClock, SystemClock
         from workstation.risk.limits import RiskLimits
         from workstation.risk.state import RiskStateStore
 
         rt = self.runtime
-        store = RiskStateStore(rt.state_dir / "risk.json", kill_switch=rt.kill_switch)
-        view = store.view()
-        usage = RiskLimits(rt.settings.risk, store, SystemClock()).usage()
+        account, path, replay_time = self.risk_account()
+        store = RiskStateStore(path, kill_switch=rt.kill_switch)
+        clock: Clock = ManualClock(store.book.last_equity_ms) if replay_time else SystemClock()
+        view = store.view(clock.now_ms())
+        usage = RiskLimits(rt.settings.risk, store, clock).usage()
         equity = store.book.last_equity
         return {
+            "account": account,
+            "state_file": str(path),
             "trading_state": view.state.value,
             "reason": view.reason,
             "halts": [h.describe() for h in view.halts],

@@ -21,6 +21,9 @@ def _pct(x: float) -> str:
 class RiskPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.account = QLabel("")
+        self.account.setObjectName("riskAccount")
+        self.account.setStyleSheet(f"color: {MUTED}; font-weight: 600;")
         self.state_label = QLabel("—")
         self.state_label.setObjectName("riskState")
         self.state_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
@@ -39,6 +42,7 @@ class RiskPanel(QWidget):
         self.rows: dict[str, tuple[QLabel, QLabel, QProgressBar]] = {}
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 8, 10, 8)
+        layout.addWidget(self.account)
         layout.addWidget(self.state_label)
         layout.addWidget(self.reason)
         layout.addWidget(self.flags)
@@ -64,6 +68,9 @@ class RiskPanel(QWidget):
             self.reason.setText(str(event.get("reason", "")))
 
     def show_risk(self, risk: dict[str, Any]) -> None:
+        account = risk.get("account")
+        self.account.setText(f"Account: {account}" if account else "")
+        self.account.setToolTip(f"risk state file {risk['state_file']}" if risk.get("state_file") else "")
         self._set_state(str(risk.get("trading_state", "—")))
         reason = risk.get("reason") or (
             f"kill switch: {risk['kill_switch']}" if risk.get("trading_state") == "HALTED" else "within limits"
