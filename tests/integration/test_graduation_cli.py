@@ -97,7 +97,7 @@ def test_risk_cli_when_drawdown_halted_then_status_says_why_and_clear_needs_conf
     growth_on = ("--set", "risk.growth.enabled=true")
     status = json.loads(run_cli(*growth_on, "risk", "status", "--json", home=home).stdout)
     assert status["state"] == "HALTED"
-    assert "max drawdown: equity 8400 is 16.00% below the peak 10000 (limit 15.00%)" in status["reason"]
+    assert "max drawdown: equity 8400.00 is 16.00% below the peak 10000.00 (limit 15.00%)" in status["reason"]
     assert status["growth"]["sizing_refused"].startswith("no USDT to AUD rate is configured")
 
     refused = run_cli("risk", "clear-halt", home=home, input_text="")

@@ -77,4 +77,4 @@ def test_trade_when_paper_candidate_falls_below_its_band_then_the_demotion_is_re
     assert f"DEMOTION requested for {cand.strategy_id}" in result.stdout
     shown = run_cli("graduation", "show", str(cand.id), home=tmp_path)
     assert "PAPER -> CANDIDATE  by monitor: performance monitor: mean return over the last 2 trades" in shown.stdout
-    assert "below the backtest's Monte Carlo band low 1.0000%" in shown.stdout
+    assert "below the backtest's Monte Carlo band low 1.00%" in shown.stdout

@@ -132,7 +132,7 @@ def test_monitor_when_rolling_mean_falls_below_mc_band_then_cut_then_demoted() -
     monitor.record_trade("sma", -0.01)  # a second full window below the band
     [demotion] = [e for e in events if isinstance(e, StrategyDemotionRequested)]
     assert demotion.breaches == 2 and demotion.rolling_mean_return == pytest.approx(-0.01)
-    assert "below the backtest's Monte Carlo band low 0.1000%" in demotion.reason
+    assert "below the backtest's Monte Carlo band low 0.10%" in demotion.reason
     cuts = [e.allocation for e in events if isinstance(e, StrategyAllocationChanged)]
     assert cuts == [0.5, 0.0]
 

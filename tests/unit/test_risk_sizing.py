@@ -44,7 +44,7 @@ def test_size_when_notional_below_instrument_minimum_then_refused_with_reason() 
     size = fixed_fractional(equity=D(800), risk_fraction=D("0.005"), entry=D(2000), stop=D(1900), instrument=ETH)
     assert not size.ok
     assert size.qty == 0
-    assert "notional 80 USDT is below the minimum order value 100 of ETHUSDT" in (size.refusal or "")
+    assert "notional 80.00 USDT is below the minimum order value 100.00 of ETHUSDT" in (size.refusal or "")
 
 
 def test_size_when_rounds_to_zero_then_refused_below_minimum_quantity() -> None:

@@ -12,7 +12,7 @@ import typer
 from workstation.commands.common import fail, options, out_console, stdin_is_tty
 from workstation.core.clock import SystemClock, utc_iso
 from workstation.paper.risk_path import paper_risk_path
-from workstation.risk.growth import GrowthPlan, RateUnavailable, rate_source
+from workstation.risk.growth_view import growth_view
 from workstation.risk.limits import RiskLimits
 from workstation.risk.rates import ccxt_ticker
 from workstation.risk.state import RiskStateStore
@@ -73,26 +73,7 @@ def _status(rt: Runtime, paper: bool = False) -> dict[str, Any]:
 
 
 def _growth(rt: Runtime, equity: Decimal | None) -> dict[str, Any]:
-    g = rt.settings.risk.growth
-    if not g.enabled:
-        return {"enabled": False}
-    plan = GrowthPlan(g, rate_source(g, ccxt_ticker))
-    if equity is None:
-        return {"enabled": True, "status": "no equity recorded yet"}
-    try:
-        status = plan.status(equity, SystemClock().now_ms())
-    except RateUnavailable as exc:
-        return {"enabled": True, "sizing_refused": str(exc)}
-    return {
-        "enabled": True,
-        "equity_converted": f"{status.equity_converted:.2f}",
-        "currency": status.currency,
-        "rate": str(status.rate.value),
-        "rate_source": status.rate.source,
-        "risk_per_trade": str(min(status.risk_fraction, Decimal(str(rt.settings.risk.max_risk_per_trade)))),
-        "next_milestone": None if status.next_milestone is None else str(status.next_milestone),
-        "summary": status.describe(),
-    }
+    return growth_view(rt.settings.risk, equity, SystemClock().now_ms(), ccxt_ticker)
 
 
 @app.command("status")
@@ -128,12 +109,8 @@ def status(
         markup=False,
     )
     growth = data["growth"]
-    if not growth.get("enabled"):
-        out_console.print("balance building: off")
-    elif "sizing_refused" in growth:
-        out_console.print(f"balance building: SIZING REFUSED: {growth['sizing_refused']}", markup=False, style="red")
-    else:
-        out_console.print(f"balance building: {growth.get('summary') or growth.get('status')}", markup=False)
+    style = "red" if "sizing_refused" in growth else None
+    out_console.print(f"balance building: {growth['summary']}", markup=False, style=style)
 
 
 @app.command("clear-halt")

@@ -24,6 +24,7 @@ from workstation.core.enums import Category, OrderType, Side, TradingState
 from workstation.core.events import OrderDenied, OrderSized, OrderSizeReduced, RiskDecision, RiskDenied
 from workstation.core.ids import new_client_order_id
 from workstation.core.types import Instrument, OrderRequest
+from workstation.risk import fmt
 from workstation.risk.growth import GrowthPlan, RateUnavailable
 from workstation.risk.limits import AccountState, RiskLimits
 from workstation.risk.sizing import finalize, fixed_fractional, round_price, vol_scaled_leverage
@@ -61,7 +62,11 @@ class RiskResult:
         return self.request is not None
 
 
-def _s(value: Decimal | float) -> str:
+def _s(value: object) -> str:
+    """A detail value for people: text as given, numbers to 6 significant digits (money fields are
+    formatted by the caller with fmt.money)."""
+    if isinstance(value, Decimal | float | int) and not isinstance(value, bool):
+        return fmt.num(value)
     return str(value)
 
 
@@ -141,12 +146,14 @@ class RiskEngine:
             ctx.add(
                 growth_rate=status.rate.value,
                 rate_source=status.rate.source,
-                equity_converted=status.equity_converted.quantize(Decimal("0.01")),
+                equity_converted=fmt.money(status.equity_converted),
                 growth_risk=status.risk_fraction,
                 max_risk_per_trade=cap,
                 milestone_currency=status.currency,
-                previous_milestone=status.previous_milestone,
-                next_milestone="none (past the last)" if status.next_milestone is None else status.next_milestone,
+                previous_milestone=fmt.money(status.previous_milestone),
+                next_milestone="none (past the last)"
+                if status.next_milestone is None
+                else fmt.money(status.next_milestone),
                 milestone_progress=status.progress.quantize(Decimal("0.0001")),
             )
         weight = min(max(intent.weight, ZERO), ONE)
@@ -156,9 +163,9 @@ class RiskEngine:
         ctx.add(weight=weight, allocation=allocation, taper=taper.quantize(Decimal("0.0001")))
         reasons = [r for r in (taper_reason,) if r]
         if weight < 1:
-            reasons.append(f"target weight {weight}")
+            reasons.append(f"target weight {fmt.num(weight)}")
         if allocation < 1:
-            reasons.append(f"strategy allocation cut to {allocation}")
+            reasons.append(f"strategy allocation cut to {fmt.num(allocation)}")
         entry = round_price(intent.entry_price, instrument.tick_size)
         stop = round_price(intent.stop_price or ZERO, instrument.tick_size)
         leverage = vol_scaled_leverage(volatility, self.settings.target_volatility, self.settings.max_leverage)
@@ -166,7 +173,7 @@ class RiskEngine:
         caps.update(self.limits.notional_headroom(ctx.account, intent.symbol, intent.side))
         caps.update(extra)
         ctx.leverage = leverage
-        ctx.add(volatility="none" if volatility is None else round(volatility, 6), **{k: v for k, v in caps.items()})
+        ctx.add(volatility="none" if volatility is None else volatility, **{k: fmt.money(v) for k, v in caps.items()})
         risk_fraction = base * scale
         size = fixed_fractional(
             equity=equity, risk_fraction=risk_fraction, entry=entry, stop=stop, instrument=instrument, max_notional=caps
@@ -193,7 +200,7 @@ class RiskEngine:
         )
         if reasons:
             return ctx.approve(request, size.notional, "; ".join(reasons), reduced=True)
-        return ctx.approve(request, size.notional, f"risking {ctx.risk_fraction:.4%} of equity at the stop")
+        return ctx.approve(request, size.notional, f"risking {fmt.pct(ctx.risk_fraction)} of equity at the stop")
 
     # --- reducing -----------------------------------------------------------------------------
     def _reduce(self, ctx: _Ctx, instrument: Instrument, position: Decimal) -> RiskResult:
@@ -216,9 +223,13 @@ class RiskEngine:
             reduce_only=True,
             category=intent.category,
         )
-        ctx.add(position=position)
-        after = held - size.qty
-        return ctx.approve(request, size.notional, f"reduces the {intent.symbol} position from {held} to {after}")
+        ctx.add(position=fmt.qty(position, instrument.qty_step))
+        after, step = held - size.qty, instrument.qty_step
+        return ctx.approve(
+            request,
+            size.notional,
+            f"reduces the {intent.symbol} position from {fmt.qty(held, step)} to {fmt.qty(after, step)}",
+        )
 
 
 class _Ctx:
@@ -235,7 +246,7 @@ class _Ctx:
         self.detail: dict[str, str] = {}
 
     def add(self, **numbers: object) -> None:
-        self.detail.update({k.replace(" ", "_"): _s(v) for k, v in numbers.items()})  # type: ignore[arg-type]
+        self.detail.update({k.replace(" ", "_"): _s(v) for k, v in numbers.items()})
 
     def _fields(self, reason: str, qty: Decimal, notional: Decimal) -> dict[str, object]:
         i = self.intent

@@ -13,6 +13,7 @@ from typing import Protocol
 
 from workstation.core.clock import utc_iso
 from workstation.core.errors import WorkstationError
+from workstation.risk import fmt
 from workstation.settings.models import FixedRateSettings, GrowthSettings, TickerRateSettings
 
 log = logging.getLogger(__name__)
@@ -63,7 +64,7 @@ class FixedRate:
         age_ms = now_ms - self._as_of_ms
         if age_ms > self._max_age_ms:
             raise RateUnavailable(
-                f"the fixed {self._pair} rate {self._value} of {utc_iso(self._as_of_ms)[:10]} is "
+                f"the fixed {self._pair} rate {fmt.num(self._value)} of {utc_iso(self._as_of_ms)[:10]} is "
                 f"{age_ms // DAY_MS} days old (max {self._max_age_ms // DAY_MS}): update risk.growth.rate"
             )
         return Rate(self._value, f"fixed {self._pair} rate of {utc_iso(self._as_of_ms)[:10]}", self._as_of_ms)
@@ -88,7 +89,7 @@ class TickerRate:
         except Exception as exc:  # network, exchange or parse errors: all mean "no rate"
             raise RateUnavailable(f"{self._source}: could not read the rate ({exc})") from exc
         if not last.is_finite() or last <= 0:
-            raise RateUnavailable(f"{self._source}: unusable price {last}")
+            raise RateUnavailable(f"{self._source}: unusable price {fmt.num(last)}")
         value = 1 / last if self._invert else last
         self._cached = Rate(value, self._source, now_ms)
         return self._cached
@@ -133,13 +134,13 @@ class GrowthStatus:
 
     def describe(self) -> str:
         where = (
-            f"next milestone {self.next_milestone:,.0f} {self.currency} ({self.progress:.0%} of the way)"
+            f"next milestone {fmt.money(self.next_milestone)} {self.currency} ({fmt.pct(self.progress)} of the way)"
             if self.next_milestone is not None
             else "past the last milestone"
         )
         return (
-            f"equity {self.equity_converted:,.2f} {self.currency} (rate {self.rate.value} from {self.rate.source}); "
-            f"{where}; risk per trade {self.risk_fraction:.4%}"
+            f"equity {fmt.money(self.equity_converted)} {self.currency} (rate {fmt.num(self.rate.value)} from "
+            f"{self.rate.source}); {where}; risk per trade {fmt.pct(self.risk_fraction)}"
         )
 
 

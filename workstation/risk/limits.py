@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from workstation.core.clock import Clock, utc_iso
 from workstation.core.enums import Side
+from workstation.risk import fmt
 from workstation.risk.state import DAILY_LOSS, DRAWDOWN, Halt, RiskStateStore
 from workstation.settings.models import RiskSettings
 
@@ -104,21 +105,21 @@ class RiskLimits:
         kinds = {h.kind for h in halts}
         if usage.daily_used >= 1 and DAILY_LOSS not in kinds:
             reason = (
-                f"daily loss limit: equity {equity} is {usage.daily_loss:.2%} below today's start "
-                f"{book.day_start_equity} (limit {self.settings.daily_loss_limit:.2%})"
+                f"daily loss limit: equity {fmt.money(equity)} is {fmt.pct(usage.daily_loss)} below today's start "
+                f"{fmt.money(book.day_start_equity)} (limit {fmt.pct(self.settings.daily_loss_limit)})"
             )
             halts.append(Halt(DAILY_LOSS, reason, now, next_utc_midnight(now)))
         if usage.drawdown_used >= 1 and DRAWDOWN not in kinds:
             reason = (
-                f"max drawdown: equity {equity} is {usage.drawdown:.2%} below the peak {peak} "
-                f"(limit {self.settings.max_drawdown:.2%})"
+                f"max drawdown: equity {fmt.money(equity)} is {fmt.pct(usage.drawdown)} below the peak {fmt.money(peak)} "
+                f"(limit {fmt.pct(self.settings.max_drawdown)})"
             )
             halts.append(Halt(DRAWDOWN, reason, now, None))
         reducing = None
         if usage.used >= self._d["reducing_at"]:
             reducing = (
-                f"{usage.used:.0%} of a loss budget used (daily loss {usage.daily_loss:.2%}, "
-                f"drawdown {usage.drawdown:.2%}); REDUCING from {self.settings.reducing_at:.0%}"
+                f"{fmt.pct(usage.used)} of a loss budget used (daily loss {fmt.pct(usage.daily_loss)}, "
+                f"drawdown {fmt.pct(usage.drawdown)}); REDUCING from {fmt.pct(self.settings.reducing_at)}"
             )
         self.store.update(replace(book, halts=tuple(halts), reducing=reducing))
         return usage
@@ -143,7 +144,7 @@ class RiskLimits:
             return ONE, ""
         scale = max(ZERO, (1 - usage.used) / (1 - start))
         which = "daily loss" if usage.daily_used >= usage.drawdown_used else "drawdown"
-        return scale, f"{usage.used:.0%} of the {which} budget used: size x{scale:.2f}"
+        return scale, f"{fmt.pct(usage.used)} of the {which} budget used: size x{fmt.num(scale, 3)}"
 
     # --- pre-trade checks -----------------------------------------------------------------------
     def order_rate_refusal(self) -> str | None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from workstation.bus import EventBus
 from workstation.core.events import StrategyAllocationChanged, StrategyDemotionRequested
+from workstation.risk import fmt
 from workstation.settings.models import MonitorSettings
 
 log = logging.getLogger(__name__)
@@ -72,7 +73,9 @@ class StrategyMonitor:
         mean = sum(track.returns) / len(track.returns)
         if mean >= track.band_low:
             if track.allocation < 1.0:
-                self._set_allocation(strategy_id, track, 1.0, f"rolling mean {mean:.4%} back inside the band", mean)
+                self._set_allocation(
+                    strategy_id, track, 1.0, f"rolling mean {fmt.pct(mean)} back inside the band", mean
+                )
             track.breaches = 0
             return
         if track.breaches and track.since_breach < self.settings.window_trades:
@@ -81,8 +84,8 @@ class StrategyMonitor:
         track.since_breach = 0
         window = self.settings.window_trades
         why = (
-            f"mean return over the last {window} trades {mean:.4%} is below the backtest's Monte Carlo band "
-            f"low {track.band_low:.4%} (breach {track.breaches} of {self.settings.demote_after_breaches})"
+            f"mean return over the last {window} trades {fmt.pct(mean)} is below the backtest's Monte Carlo band "
+            f"low {fmt.pct(track.band_low)} (breach {track.breaches} of {self.settings.demote_after_breaches})"
         )
         if track.breaches >= self.settings.demote_after_breaches:
             track.demoted = True

@@ -14,6 +14,7 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 import numpy as np
 
 from workstation.core.types import Instrument
+from workstation.risk import fmt
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -60,9 +61,13 @@ def fixed_fractional(
     distance = abs(entry - stop)
     risk_amount = equity * risk_fraction
     if equity <= 0:
-        return SizeResult(ZERO, ZERO, ZERO, distance, ZERO, (), f"equity is {equity}: nothing to size from")
+        return SizeResult(ZERO, ZERO, ZERO, distance, ZERO, (), f"equity is {fmt.money(equity)}: nothing to size from")
     if entry <= 0 or distance == 0:
-        reason = "entry price must be positive" if entry <= 0 else f"stop {stop} equals the entry: no stop distance"
+        reason = (
+            "entry price must be positive"
+            if entry <= 0
+            else f"stop {fmt.price(stop, instrument.tick_size)} equals the entry: no stop distance"
+        )
         return SizeResult(ZERO, ZERO, risk_amount, distance, ZERO, (), reason)
     unit = instrument.contract_size
     raw = risk_amount / (distance * unit)
@@ -94,21 +99,17 @@ def finalize(
     refusal = None
     if rounded < instrument.min_qty or rounded <= 0:
         refusal = (
-            f"size {_fmt(qty)} rounds down to {_fmt(rounded)} {instrument.base}, below the minimum quantity "
-            f"{instrument.min_qty} of {instrument.symbol}"
+            f"size {fmt.num(qty)} rounds down to {fmt.qty(rounded, instrument.qty_step)} {instrument.base}, below the "
+            f"minimum quantity {fmt.qty(instrument.min_qty, instrument.qty_step)} of {instrument.symbol}"
         )
     elif notional < instrument.min_notional:
         refusal = (
-            f"notional {_fmt(notional)} {instrument.quote} is below the minimum order value "
-            f"{instrument.min_notional} of {instrument.symbol}"
+            f"notional {fmt.money(notional)} {instrument.quote} is below the minimum order value "
+            f"{fmt.money(instrument.min_notional)} of {instrument.symbol}"
         )
     if refusal is not None:
         return SizeResult(ZERO, raw, risk_amount, stop_distance, ZERO, tuple(capped), refusal)
     return SizeResult(rounded, raw, risk_amount, stop_distance, notional, tuple(capped))
-
-
-def _fmt(value: Decimal) -> str:
-    return f"{value.normalize():f}" if value else "0"
 
 
 # --- volatility and leverage --------------------------------------------------------------------

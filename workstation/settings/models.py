@@ -91,7 +91,9 @@ class TickerRateSettings(_Frozen):
 class GrowthSettings(_Frozen):
     """Balance building: milestones in `currency`, with less risk per trade as equity grows."""
 
-    enabled: bool = True
+    enabled: bool = False
+    """Off by default, like config/default.yaml: switched on with no `rate`, every entry would be
+    refused (equity is never converted at an assumed 1:1). Set a rate, then enable it."""
     currency: str = "AUD"
     account_currency: str = "USDT"
     schedule: tuple[RiskStep, ...] = (
