@@ -290,6 +290,35 @@ class FakeExchange(FakeExchangeState, FakeMarketState):
         pos["leverage"] = s(buy)
         return {}
 
+    def set_trading_stop(self, params: Params) -> dict[str, Any]:
+        """/v5/position/trading-stop (one-way, tpslMode Full): a leg left out stays, "0" removes it;
+        a stop-loss on the wrong side of the mark is refused as Bybit does."""
+        category, symbol = str(params.get("category") or ""), str(params.get("symbol") or "")
+        self.instrument(category, symbol)
+        if params.get("tpslMode") not in ("Full", "Partial"):
+            raise ApiError(10001, "params error: tpslMode invalid")
+        if int(params.get("positionIdx", 0)) != 0:
+            raise ApiError(10001, "position idx not match position mode")
+        pos = self.position(category, symbol)
+        if Decimal(pos["size"]) == 0:
+            raise ApiError(10001, "can not set tp/sl/ts for zero position")
+        stop, take = dec(params, "stopLoss", required=False), dec(params, "takeProfit", required=False)
+        mark = self.mark_prices.get(symbol, Decimal(pos["avgPrice"]))
+        long = pos["side"] == "Buy"
+        if stop is not None and stop > 0 and (stop >= mark if long else stop <= mark):
+            side = "lower" if long else "higher"
+            raise ApiError(10001, f"StopLoss:{s(stop)} set for {pos['side']} position should {side} than base_price")
+        new = dict(pos)
+        if stop is not None:
+            new["stopLoss"] = s(stop) if stop > 0 else ""
+        if take is not None:
+            new["takeProfit"] = s(take) if take > 0 else ""
+        if (new["stopLoss"], new["takeProfit"]) == (pos["stopLoss"], pos["takeProfit"]):
+            raise ApiError(34040, "not modified")
+        pos.update(stopLoss=new["stopLoss"], takeProfit=new["takeProfit"], updatedTime=str(self.now_ms()))
+        self.trading_stops.append({"symbol": symbol, "category": category, **{k: str(v) for k, v in params.items()}})
+        return {}
+
     def execution_list(self, params: Params) -> dict[str, Any]:
         items = [
             public(e)

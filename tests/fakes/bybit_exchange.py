@@ -155,6 +155,7 @@ class FakeExchangeState:
         }
         self.transfers: dict[str, dict[str, Any]] = {}
         self.mark_prices: dict[str, Decimal] = {}
+        self.trading_stops: list[dict[str, str]] = []  # every accepted /v5/position/trading-stop
         self._seq = 1000
 
     # --- helpers ----------------------------------------------------------------------------

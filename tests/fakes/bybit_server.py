@@ -106,6 +106,7 @@ class FakeBybit:
             "/v5/order/cancel": ex.order_cancel,
             "/v5/order/cancel-all": ex.order_cancel_all,
             "/v5/position/set-leverage": ex.set_leverage,
+            "/v5/position/trading-stop": ex.set_trading_stop,
             "/v5/asset/transfer/inter-transfer": ex.inter_transfer,
         }
 

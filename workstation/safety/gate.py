@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Protocol, runtime_checkable
 
 from workstation.bus import EventBus
 from workstation.core.enums import Category, Venue
@@ -23,6 +24,16 @@ from workstation.safety.switches import DebugSwitch, KillSwitch
 log = logging.getLogger(__name__)
 
 ClientFactory = Callable[[], ExecutionClient]
+
+
+@runtime_checkable
+class TradingStopClient(Protocol):
+    """A venue that moves an open position's stop-loss / take-profit (Bybit /v5/position/trading-stop).
+    Not part of the ExecutionClient port: not every venue has it."""
+
+    async def set_trading_stop(
+        self, symbol: str, category: Category, stop_loss: Decimal | None = None, take_profit: Decimal | None = None
+    ) -> None: ...
 
 
 class SafetyGate:
@@ -161,6 +172,20 @@ class GuardedExecutionClient:
     async def close_position(self, symbol: str, category: Category) -> OrderAck | None:
         client = self._admit("close_position", reduces_risk=True, symbol=symbol)
         return await client.close_position(symbol, category)
+
+    async def set_trading_stop(
+        self, symbol: str, category: Category, stop_loss: Decimal | None = None, take_profit: Decimal | None = None
+    ) -> None:
+        """Move the position's stop-loss / take-profit (None leaves one as it is, 0 removes it).
+
+        Admitted like an order that adds risk: the gate's rule under the kill switch lets only
+        risk-reducing actions pass, and from here a tighter stop cannot be told from a looser one
+        or a removed one (the venue's current stop is not known), so the kill switch denies it as
+        debug mode does; closing the position is the risk-reducing action then."""
+        client = self._admit("set_trading_stop", symbol=symbol)
+        if not isinstance(client, TradingStopClient):
+            raise OrderDeniedError("set_trading_stop", f"the {self._venue.value} client cannot set a trading stop")
+        await client.set_trading_stop(symbol, category, stop_loss, take_profit)
 
     async def set_leverage(self, symbol: str, leverage: Decimal, category: Category) -> None:
         client = self._admit("set_leverage", symbol=symbol)

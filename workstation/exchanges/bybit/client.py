@@ -40,6 +40,7 @@ from workstation.exchanges.bybit.guard import VenueGuard
 from workstation.exchanges.bybit.parse import ApiKeyInfo
 
 LEVERAGE_NOT_MODIFIED = 110043
+TPSL_NOT_MODIFIED = 34040  # the trading stop already has these values
 DUPLICATE_ORDER_LINK_ID = 110072
 MAX_PAGES = 20
 
@@ -291,6 +292,28 @@ class BybitExecutionClient:
                 category=category,
             )
         )
+
+    async def set_trading_stop(
+        self, symbol: str, category: Category, stop_loss: Decimal | None = None, take_profit: Decimal | None = None
+    ) -> None:
+        """/v5/position/trading-stop on the one-way position, whole size (tpslMode Full): None
+        leaves a leg as it is, 0 (or less) removes it. Nothing to change: no request."""
+        if stop_loss is None and take_profit is None:
+            return
+        try:
+            await self._call(
+                "set_trading_stop",
+                "set_trading_stop",
+                category=category.value,
+                symbol=symbol,
+                tpslMode="Full",
+                positionIdx=0,
+                stopLoss=_s(None if stop_loss is None else max(stop_loss, Decimal(0))),
+                takeProfit=_s(None if take_profit is None else max(take_profit, Decimal(0))),
+            )
+        except ExchangeError as exc:
+            if exc.code != TPSL_NOT_MODIFIED:  # already at those values: the goal is met
+                raise
 
     async def set_leverage(self, symbol: str, leverage: Decimal, category: Category) -> None:
         try:
