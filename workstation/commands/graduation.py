@@ -317,16 +317,47 @@ def evaluate(
     performance: Annotated[
         Path | None, typer.Option("--performance", exists=True, dir_okay=False, help="JSON of the stage's results.")
     ] = None,
+    from_paper: Annotated[
+        bool,
+        typer.Option("--from-paper", help="Measure a PAPER candidate from the paper account's trades (see `report`)."),
+    ] = False,
+    start: Annotated[str | None, typer.Option("--start", help="With --from-paper: UTC date/time or ms")] = None,
+    end: Annotated[str | None, typer.Option("--end", help="With --from-paper: UTC date/time or ms, exclusive")] = None,
+    venue: Annotated[str | None, typer.Option("--venue", help="With --from-paper: stored venue of the candles")] = None,
+    db: Annotated[str | None, typer.Option("--db", help="With --from-paper: store file")] = None,
 ) -> None:
     """Judge a candidate in its stage (promotes or demotes automatically where the rules allow)."""
     perf = None
+    if performance is not None and from_paper:
+        fail("error: give --performance or --from-paper, not both")
     if performance is not None:
         perf = Performance.from_json(json.loads(performance.read_text(encoding="utf-8")))
+    if from_paper:
+        perf = _paper_performance(ctx, candidate_id, start, end, venue, db)
     with _pipeline(ctx) as (_rt, pipeline):
         result = pipeline.evaluate(candidate_id, perf)
         stage = pipeline.get(candidate_id).stage
     verdict = "criteria met" if result.met else "; ".join(result.shortfalls + result.breaches)
     out_console.print(f"candidate {candidate_id} ({result.stage.value} -> {stage.value}): {verdict}", markup=False)
+
+
+def _paper_performance(
+    ctx: typer.Context, candidate_id: int, start: str | None, end: str | None, venue: str | None, db: str | None
+) -> Performance:
+    from workstation.commands import backtest_common as bc
+    from workstation.commands.graduation_report import paper_performance
+
+    with _pipeline(ctx) as (rt, pipeline):
+        cand = pipeline.get(candidate_id)
+    if cand.stage is not Stage.PAPER:
+        fail(f"error: candidate {candidate_id} is {cand.stage.value}: --from-paper measures a PAPER candidate")
+    mkt = bc.market(ctx, db, cand.symbol, cand.interval, venue, start, end, True)
+    try:
+        perf, _report = paper_performance(rt.home, cand, mkt, rt.settings.trading.paper_balance)
+    except (LookupError, ValueError) as exc:
+        fail(f"error: {exc}")
+    out_console.print(f"measured on paper: {json.dumps(perf.to_json())}", markup=False)
+    return perf
 
 
 def mainnet_doctor(rt: Runtime, *, confirm_mainnet: bool) -> DoctorVerdict:

@@ -7,6 +7,7 @@ what trading through the order path changed: risk sizing, attached stops, denial
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,8 @@ from workstation.backtest import fills as F
 from workstation.backtest import simulator as S
 from workstation.backtest.runner import Market, run_backtest
 from workstation.graduation.compare import Trade, pair, round_trips, totals
-from workstation.graduation.models import Candidate
+from workstation.graduation.measure import stage_performance
+from workstation.graduation.models import Candidate, Performance
 from workstation.paper.store import read_paper
 from workstation.strategies.builtin import build
 
@@ -73,3 +75,34 @@ def paper_report(home: Path, candidate: Candidate, market: Market, cash: float) 
         "totals": totals(rows, actual_funding=book.funding_paid if book is not None else 0.0),
         "trades": [r.to_json() for r in rows],
     }
+
+
+def paper_performance(
+    home: Path, candidate: Candidate, market: Market, cash: float
+) -> tuple[Performance, dict[str, Any]]:
+    """What the candidate did on paper over `market`'s candles, as the stage's Performance: its round
+    trips (graduation.measure), the mean slippage against the backtest's prices (entries and exits,
+    bp, positive = cost) and the share of its market and limit orders that filled. Also returns the
+    report it was measured from. Raises LookupError when the paper account never traded."""
+    data = paper_report(home, candidate, market, cash)
+    actual = [Trade(**row["actual"]) for row in data["trades"] if row["actual"] is not None]
+    slips = [
+        s for row in data["trades"] for s in (row["entry_slippage_bps"], row["exit_slippage_bps"]) if s is not None
+    ]
+    paper = read_paper(home, cash=cash)
+    assert paper is not None  # paper_report has read it
+    lo, hi = data["span"]
+    sent = [
+        o
+        for o in paper.account.orders.values()
+        if o.request.symbol == candidate.symbol and math.isnan(o.trigger) and not o.is_open and lo <= o.created_ms <= hi
+    ]
+    filled = sum(o.filled_qty > 0 for o in sent)
+    perf = stage_performance(
+        actual,
+        cash=cash,
+        window=candidate.evidence.mc_window,
+        slippage_bps=sum(slips) / len(slips) if slips else None,
+        fill_ratio=filled / len(sent) if sent else None,
+    )
+    return perf, data
