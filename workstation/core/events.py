@@ -120,6 +120,16 @@ class CancelFailed(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AmendFailed(Event):
+    """An amend that did not take effect (the order keeps its last known quantity and price)."""
+
+    venue: str
+    client_order_id: str
+    reason: str
+    code: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class OrderAdopted(Event):
     """An order found on the venue that the ledger did not know (placed elsewhere, or lost)."""
 

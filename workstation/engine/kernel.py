@@ -21,7 +21,7 @@ from workstation.bus import EventBus
 from workstation.core.clock import Clock, SystemClock
 from workstation.core.enums import Category
 from workstation.core.errors import WorkstationError
-from workstation.core.types import Order, OrderRequest
+from workstation.core.types import AmendRequest, Order, OrderRequest
 from workstation.engine.faults import EmergencyStopReport, KillSwitchLike, emergency_stop, submit_batch
 from workstation.engine.fills import FillRecorder
 from workstation.engine.ledger import Ledger
@@ -120,6 +120,10 @@ class EngineKernel:
     async def cancel(self, client_order_id: str) -> Order:
         self._require_started()
         return await self.oms.cancel(client_order_id)
+
+    async def amend(self, request: AmendRequest) -> Order:
+        self._require_started()
+        return await self.oms.amend(request)
 
     async def emergency_stop(
         self, kill_switch: KillSwitchLike, reason: str, *, by: str = "user", flatten: bool = False

@@ -21,6 +21,7 @@ from workstation.core.clock import Clock
 from workstation.core.enums import Category, OrderStatus, OrderType
 from workstation.core.errors import ExchangeError, ExchangeUnavailable, OrderDeniedError
 from workstation.core.events import (
+    AmendFailed,
     CancelFailed,
     LedgerWriteFailed,
     OrderAccepted,
@@ -31,11 +32,11 @@ from workstation.core.events import (
     OrderUnresolved,
 )
 from workstation.core.ids import MAX_CLIENT_ORDER_ID
-from workstation.core.types import Fill, Order, OrderAck, OrderRequest
+from workstation.core.types import AmendRequest, Fill, Order, OrderAck, OrderRequest
 from workstation.engine.fills import FillRecorder
 from workstation.engine.ledger import DuplicateOrderError, Ledger, LedgerUnavailable
 from workstation.engine.precheck import OrderInvalid, OrderPrecheck
-from workstation.engine.state import OrderRecord, advance, is_terminal, report
+from workstation.engine.state import OrderRecord, advance, amended, is_terminal, report
 from workstation.exchanges.ports import ExecutionClient
 
 log = logging.getLogger(__name__)
@@ -298,6 +299,58 @@ class OrderManager:
         )
         await self._quietly(self.sync_fills(record.category, record.order.symbol))
         return self._orders[client_order_id].order
+
+    # --- amend --------------------------------------------------------------------------------
+    async def amend(self, request: AmendRequest) -> Order:
+        """Change an open order's quantity / price / trigger under the SAME client order id.
+
+        The intent is written to the ledger first (audit "amend_requested"); nothing is sent if it
+        cannot be. Accepted: the new values are committed (the status never moves on an amend) and
+        the order is refreshed from the venue. A 110079 (order being processed) is backed off and
+        retried by the venue guard. Denied or refused: an AmendFailed event, the order keeps its
+        values (refreshed, since a refusal often means it filled or ended meanwhile). A timeout is
+        settled by reading the order from the venue: its quantity and price say whether it took."""
+        coid = request.client_order_id
+        record = self._orders.get(coid)
+        if record is None:
+            raise KeyError(f"unknown order {coid}")
+        if is_terminal(record.status):
+            return self._amend_failed(coid, f"the order is {record.status.value}: nothing to amend")
+        intent = {"qty": request.qty, "price": request.price, "trigger_price": request.trigger_price}
+        try:
+            await self._ledger.call(self._ledger.audit, "amend_requested", coid, intent)
+        except LedgerUnavailable as exc:
+            return self._amend_failed(coid, f"not sent: the ledger could not record the amend first ({exc})")
+        try:
+            await self._client.amend_order(replace(request, category=record.category))
+        except OrderDeniedError as exc:
+            return self._amend_failed(coid, exc.reason)
+        except ExchangeUnavailable as exc:
+            found = await self._quietly(self._client.fetch_order(record.category, coid))
+            if found is None:
+                return self._amend_failed(coid, f"outcome unknown ({exc}); reconciliation will settle it", exc.code)
+            now = self._clock.now_ms()
+            await self._commit(coid, amended(self._orders[coid], now_ms=now, qty=found.qty, price=found.price))
+            await self.apply_report(found, record.category)
+            return self._orders[coid].order
+        except ExchangeError as exc:
+            await self._quietly(self.refresh(coid))
+            return self._amend_failed(coid, str(exc), exc.code)
+        new = amended(
+            self._orders[coid],
+            now_ms=self._clock.now_ms(),
+            qty=request.qty,
+            price=request.price,
+            trigger_price=request.trigger_price,
+        )
+        await self._commit(coid, new, kind="order_amended")
+        await self._quietly(self.refresh(coid))
+        return self._orders[coid].order
+
+    def _amend_failed(self, coid: str, reason: str, code: int | None = None) -> Order:
+        log.warning("amend of %s failed: %s", coid, reason)
+        self._bus.publish(AmendFailed(venue=self.venue, client_order_id=coid, reason=reason, code=code))
+        return self._orders[coid].order
 
     # --- venue reports ------------------------------------------------------------------------
     async def refresh(self, client_order_id: str) -> Order | None:

@@ -156,6 +156,29 @@ def advance(
     )
 
 
+def amended(
+    record: OrderRecord,
+    *,
+    now_ms: int,
+    qty: Decimal | None = None,
+    price: Decimal | None = None,
+    trigger_price: Decimal | None = None,
+) -> OrderRecord | None:
+    """The record after an amend the venue took: the new quantity / price / trigger (None keeps
+    one). The status is left as it is (an amend never moves it); None when nothing changes."""
+    cur = record.order
+    order = replace(cur, qty=cur.qty if qty is None else qty, price=cur.price if price is None else price)
+    trigger = record.trigger_price if trigger_price is None else trigger_price
+    if order == cur and trigger == record.trigger_price:
+        return None
+    return replace(
+        record,
+        order=replace(order, updated_ms=max(now_ms, cur.updated_ms)),
+        trigger_price=trigger,
+        reason="amended",
+    )
+
+
 def report(record: OrderRecord, venue_order: Order, *, now_ms: int) -> OrderRecord | None:
     """Apply what the venue says about this order (a lookup, an open-orders list, a stream message)."""
     return advance(
