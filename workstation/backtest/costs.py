@@ -24,6 +24,7 @@ class Sizer(IntEnum):
 
     FIXED_FRACTION = 0  # notional = equity * fraction * |target| * leverage
     FIXED_NOTIONAL = 1  # notional = fraction (in quote currency) * |target|
+    STOP_DISTANCE = 2  # qty = equity * fraction * |target| / |entry - strategy's stop|, notional <= equity * leverage
 
 
 @dataclass(frozen=True, slots=True)

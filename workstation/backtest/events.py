@@ -31,6 +31,7 @@ def _rules(pure: bool) -> SimpleNamespace:
         "bankruptcy_price": F.bankruptcy_price,
         "exit_scan": F.exit_scan,
         "order_qty": F.order_qty,
+        "sized_qty": F.sized_qty,
     }
     return SimpleNamespace(**{k: (v.py_func if pure else v) for k, v in names.items()})
 
@@ -164,8 +165,16 @@ class EventSimulator:
     def _resize(self, bar: Candle, prev: Candle, want: float) -> None:
         cm, r = self.cost, self.r
         ps = 1.0 if self.qty > 0 else -1.0
-        new = r.order_qty(
-            int(cm.sizer), cm.size, self.equity(bar.open), bar.open, want, cm.taker_fee, cm.leverage, cm.qty_step
+        new = r.sized_qty(
+            int(cm.sizer),
+            cm.size,
+            self.equity(bar.open),
+            bar.open,
+            want,
+            cm.taker_fee,
+            cm.leverage,
+            cm.qty_step,
+            self.sl,
         )
         d = new - abs(self.qty)
         if d == 0.0:
@@ -197,10 +206,10 @@ class EventSimulator:
         if math.isnan(px):
             return bar.open, True
         sizing = (int(cm.sizer), cm.size, self.cash)
-        q0 = r.order_qty(*sizing, px, sig.target, fee_rate, cm.leverage, cm.qty_step)
+        q0 = r.sized_qty(*sizing, px, sig.target, fee_rate, cm.leverage, cm.qty_step, sig.stop_loss)
         if sig.order_kind != 1:
             px = r.slipped(px, side, self._slip(prev, q0))
-        q = r.order_qty(*sizing, px, sig.target, fee_rate, cm.leverage, cm.qty_step)
+        q = r.sized_qty(*sizing, px, sig.target, fee_rate, cm.leverage, cm.qty_step, sig.stop_loss)
         self.acted = sig.target
         if q <= 0.0:
             return bar.open, True

@@ -134,3 +134,35 @@ def order_qty(
     if step > 0.0:
         qty = np.floor(qty / step + 1e-9) * step
     return qty
+
+
+SIZER_STOP_DISTANCE = 2  # costs.Sizer.STOP_DISTANCE
+
+
+@njit(cache=True)
+def sized_qty(
+    sizer: int,
+    size: float,
+    equity: float,
+    price: float,
+    target: float,
+    fee_rate: float,
+    leverage: float,
+    step: float,
+    stop: float,
+) -> float:
+    """order_qty, plus the stop-distance sizer: the quantity whose loss at `stop` is
+    `equity * size * |target|`, held under `equity * leverage` of notional (fee room left), rounded
+    down to the step. Without a usable stop (NaN, or at the price) it opens nothing, like the risk
+    engine, which refuses to size an entry without a stop distance."""
+    if sizer != SIZER_STOP_DISTANCE:
+        return order_qty(sizer, size, equity, price, target, fee_rate, leverage, step)
+    distance = abs(price - stop)
+    if not distance > 0.0 or equity <= 0.0 or price <= 0.0:
+        return 0.0
+    qty = equity * size * abs(target) / distance
+    cap = equity * leverage / (price * (1.0 + max(fee_rate, 0.0)))
+    qty = min(qty, cap)
+    if step > 0.0:
+        qty = np.floor(qty / step + 1e-9) * step
+    return qty

@@ -112,7 +112,7 @@ def run_into(
                 # same side, new size: rebalance at market
                 ps = 1.0 if qty > 0 else -1.0
                 eq = cash + qty * (o[i] - avg)
-                new = F.order_qty(sizer, size, eq, o[i], want, taker, lev, step)
+                new = F.sized_qty(sizer, size, eq, o[i], want, taker, lev, step, sl)
                 d = new - abs(qty)
                 if d != 0.0:
                     dside = ps if d > 0 else -ps
@@ -150,13 +150,13 @@ def run_into(
                     ok = px == px
                 if ok:
                     eq = cash
-                    q0 = F.order_qty(sizer, size, eq, px, want, fee_rate, lev, step)
+                    q0 = F.sized_qty(sizer, size, eq, px, want, fee_rate, lev, step, sl_sig[s])
                     if kind[s] != 1:
                         frac = C.slippage_fraction(
                             cfg[C.CFG_SLIP], cfg[C.CFG_VOL_K], cfg[C.CFG_VOLUME_K], h[s], lo[s], c[s], q0, v[s]
                         )
                         px = C.slipped(px, side, frac)
-                    q = F.order_qty(sizer, size, eq, px, want, fee_rate, lev, step)
+                    q = F.sized_qty(sizer, size, eq, px, want, fee_rate, lev, step, sl_sig[s])
                     acted = want
                     if q > 0.0:
                         f = C.fee(q * px, fee_rate)
