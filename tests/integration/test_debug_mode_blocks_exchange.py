@@ -20,7 +20,7 @@ from workstation.core.events import OrderDenied
 from workstation.core.ids import new_client_order_id
 from workstation.core.types import AmendRequest, ApiCredentials, OrderRequest
 from workstation.exchanges.bybit.client import BybitExecutionClient
-from workstation.exchanges.ports import MUTATING_METHODS
+from workstation.exchanges.ports import MUTATING_METHODS, OPTIONAL_MUTATING_METHODS
 from workstation.safety.gate import GuardedExecutionClient, SafetyGate
 
 CREDS = ApiCredentials(api_key=DEFAULT_API_KEY, api_secret=DEFAULT_API_SECRET)
@@ -50,8 +50,21 @@ async def _call_every_mutating_method(client: GuardedExecutionClient) -> dict[st
         "close_position": lambda: client.close_position("BTCUSDT", Category.LINEAR),
         "set_leverage": lambda: client.set_leverage("BTCUSDT", Decimal("2"), Category.LINEAR),
         "transfer": lambda: client.transfer("USDT", Decimal("1"), "UNIFIED", "FUND"),
+        "place_orders": lambda: client.place_orders(
+            [
+                OrderRequest(
+                    new_client_order_id(),
+                    "BTCUSDT",
+                    Side.BUY,
+                    Decimal("0.001"),
+                    OrderType.LIMIT,
+                    price=Decimal("20000"),
+                )
+            ]
+        ),
+        "set_trading_stop": lambda: client.set_trading_stop("BTCUSDT", Category.LINEAR, stop_loss=Decimal("19000")),
     }
-    assert set(calls) == MUTATING_METHODS, "a mutating method is not exercised by this test"
+    assert set(calls) == MUTATING_METHODS | OPTIONAL_MUTATING_METHODS, "a mutating method is not exercised by this test"
     outcomes: dict[str, Exception | object] = {}
     for name, call in calls.items():
         try:
@@ -71,7 +84,7 @@ def test_every_mutating_call_when_debug_mode_on_then_zero_requests_reach_the_exc
 
     assert all(isinstance(o, OrderDeniedError) for o in outcomes.values()), outcomes
     assert fake_bybit.mutating_requests() == []
-    assert {e.action for e in denied} == MUTATING_METHODS
+    assert {e.action for e in denied} == MUTATING_METHODS | OPTIONAL_MUTATING_METHODS
     assert all("debug mode is on" in e.reason for e in denied)
 
 
@@ -96,7 +109,14 @@ def test_every_mutating_call_when_debug_mode_off_then_requests_do_reach_the_exch
     asyncio.run(_call_every_mutating_method(client))
     assert denied == []
     paths = {r.path for r in fake_bybit.mutating_requests()}
-    assert {"/v5/order/create", "/v5/order/amend", "/v5/order/cancel", "/v5/position/set-leverage"} <= paths
+    assert {
+        "/v5/order/create",
+        "/v5/order/create-batch",
+        "/v5/order/amend",
+        "/v5/order/cancel",
+        "/v5/position/set-leverage",
+        "/v5/position/trading-stop",
+    } <= paths
 
 
 def test_order_in_flight_when_debug_mode_switched_on_then_it_is_blocked(

@@ -36,8 +36,9 @@ READ_METHODS: frozenset[str] = frozenset(
     }
 )
 
-# Mutating methods some clients have beyond the protocol (batch create). The gate guards them too.
-OPTIONAL_MUTATING_METHODS: frozenset[str] = frozenset({"place_orders"})
+# Mutating methods some clients have beyond the protocol (batch create, moving a position's
+# stop-loss/take-profit). The gate guards them too.
+OPTIONAL_MUTATING_METHODS: frozenset[str] = frozenset({"place_orders", "set_trading_stop"})
 
 
 @runtime_checkable
