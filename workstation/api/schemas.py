@@ -93,6 +93,9 @@ class RiskOut(_Out):
     """How much of each loss budget is used (daily_loss_used, drawdown_used: 0..1+)."""
     equity: str | None
     open_positions: int
+    growth: dict[str, object] = Field(default_factory=dict)
+    """Balance building (risk.growth): enabled, the rate and its source, equity converted, risk per
+    trade and the next milestone, or why it is off or refuses to size; `summary` is one line for people."""
 
 
 class GraduationOut(_Out):

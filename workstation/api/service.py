@@ -224,7 +224,9 @@ class EngineService:
         with the kill switch. A paper account's state is read at its own last equity time (the replay's
         clock), so its daily budget and halts are those the replay's risk engine sees."""
         from workstation.core.clock import Clock, ManualClock, SystemClock
+        from workstation.risk.growth_view import growth_view
         from workstation.risk.limits import RiskLimits
+        from workstation.risk.rates import ccxt_ticker
         from workstation.risk.state import RiskStateStore
 
         rt = self.runtime
@@ -247,6 +249,8 @@ class EngineService:
                 "drawdown": float(usage.drawdown),
                 "drawdown_used": float(usage.drawdown_used),
             },
+            # balance building on the account's own clock, as its risk engine sizes (a replay's time)
+            "growth": growth_view(rt.settings.risk, equity, clock.now_ms(), ccxt_ticker),
         }
 
     async def graduation(self) -> s.GraduationOut:

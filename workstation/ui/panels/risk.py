@@ -32,6 +32,9 @@ class RiskPanel(QWidget):
         self.flags = QLabel("")
         self.flags.setStyleSheet(f"color: {MUTED};")
         self.flags.setWordWrap(True)
+        self.growth = QLabel("")
+        self.growth.setObjectName("riskGrowth")
+        self.growth.setWordWrap(True)
         self.grid = QGridLayout()
         self.grid.setHorizontalSpacing(14)
         for col, title in enumerate(("Limit", "Bound", "Now", "Used")):
@@ -46,6 +49,7 @@ class RiskPanel(QWidget):
         layout.addWidget(self.state_label)
         layout.addWidget(self.reason)
         layout.addWidget(self.flags)
+        layout.addWidget(self.growth)
         layout.addSpacing(6)
         layout.addLayout(self.grid)
         layout.addStretch(1)
@@ -84,6 +88,7 @@ class RiskPanel(QWidget):
         if risk.get("equity"):
             flags.append(f"last equity {float(risk['equity']):,.2f}")
         self.flags.setText("\n".join(flags))
+        self._show_growth(risk.get("growth") or {})
         limits: dict[str, float] = risk.get("limits", {})
         usage: dict[str, float] | None = risk.get("usage")
         positions = risk.get("open_positions")
@@ -96,6 +101,14 @@ class RiskPanel(QWidget):
             self._row("Open positions", str(limit_positions), str(positions), positions / max(limit_positions, 1))
         self._row("Risk per trade", _pct(limits.get("max_risk_per_trade", 0)), "per order", None)
         self._row("Leverage", f"{limits.get('max_leverage', 0):g}x", "per order", None)
+
+    def _show_growth(self, growth: dict[str, Any]) -> None:
+        """Balance building in one line; red when it refuses to size (every entry is then denied)."""
+        summary = growth.get("summary")
+        self.growth.setText(f"Balance building: {summary}" if summary else "")
+        refused = bool(growth.get("sizing_refused"))
+        self.growth.setStyleSheet(f"color: {STATE_COLORS['HALTED'] if refused else MUTED};")
+        self.growth.setToolTip("\n".join(f"{k}: {v}" for k, v in growth.items() if k != "summary" and v is not None))
 
     @staticmethod
     def _used(usage: dict[str, float] | None, key: str) -> tuple[str, float | None]:
