@@ -48,6 +48,7 @@ class FakeExchange(FakeExchangeState, FakeMarketState):
         price = dec(params, "price", required=order_type == "Limit")
         if price is not None and price % Decimal(inst["priceFilter"]["tickSize"]) != 0:
             raise ApiError(10001, "params error: price invalid")
+        self._check_stop_ticks(inst, params)
         reduce_only = bool(params.get("reduceOnly"))
         if reduce_only:
             pos = self.position(category, symbol)
@@ -302,6 +303,7 @@ class FakeExchange(FakeExchangeState, FakeMarketState):
         pos = self.position(category, symbol)
         if Decimal(pos["size"]) == 0:
             raise ApiError(10001, "can not set tp/sl/ts for zero position")
+        self._check_stop_ticks(self.instrument(category, symbol), params)
         stop, take = dec(params, "stopLoss", required=False), dec(params, "takeProfit", required=False)
         mark = self.mark_prices.get(symbol, Decimal(pos["avgPrice"]))
         long = pos["side"] == "Buy"
@@ -318,6 +320,15 @@ class FakeExchange(FakeExchangeState, FakeMarketState):
         pos.update(stopLoss=new["stopLoss"], takeProfit=new["takeProfit"], updatedTime=str(self.now_ms()))
         self.trading_stops.append({"symbol": symbol, "category": category, **{k: str(v) for k, v in params.items()}})
         return {}
+
+    @staticmethod
+    def _check_stop_ticks(inst: dict[str, Any], params: Params) -> None:
+        """A stop-loss/take-profit price off the instrument's tick is refused (10001), as a price is."""
+        tick = Decimal(inst["priceFilter"]["tickSize"])
+        for name in ("stopLoss", "takeProfit"):
+            value = dec(params, name, required=False)
+            if value is not None and value > 0 and value % tick != 0:
+                raise ApiError(10001, f"params error: {name} invalid (tick {s(tick)})")
 
     def execution_list(self, params: Params) -> dict[str, Any]:
         items = [

@@ -15,11 +15,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from decimal import Decimal
 from pathlib import Path
 
 from workstation.bus import EventBus
 from workstation.core.clock import Clock, SystemClock
-from workstation.core.enums import Category
+from workstation.core.enums import Category, Side
 from workstation.core.errors import WorkstationError
 from workstation.core.types import AmendRequest, Order, OrderRequest
 from workstation.engine.faults import EmergencyStopReport, KillSwitchLike, emergency_stop, submit_batch
@@ -124,6 +125,16 @@ class EngineKernel:
     async def amend(self, request: AmendRequest) -> Order:
         self._require_started()
         return await self.oms.amend(request)
+
+    async def round_stops(
+        self, symbol: str, category: Category, side: Side, stop_loss: Decimal | None, take_profit: Decimal | None
+    ) -> tuple[Decimal | None, Decimal | None]:
+        """A `side` position's stop-loss/take-profit on the instrument's tick, before set_trading_stop
+        (OrderInvalid when one cannot be made valid). Unchanged without a precheck (paper)."""
+        precheck = self.oms.precheck
+        if precheck is None:
+            return stop_loss, take_profit
+        return await precheck.check_stops(symbol, category, side, stop_loss, take_profit)
 
     async def emergency_stop(
         self, kill_switch: KillSwitchLike, reason: str, *, by: str = "user", flatten: bool = False

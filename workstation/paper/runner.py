@@ -112,7 +112,7 @@ class StrategyRunner:
             return
         qty = await self._position()
         if qty != 0.0:
-            await self._protect(intent)
+            await self._protect(intent, Side.BUY if qty > 0 else Side.SELL)
         want = intent.target
         if self.risk is not None and want != self._seen_target:  # a denied target is retried once it changed
             self._refused_target = None
@@ -232,7 +232,7 @@ class StrategyRunner:
             return float(b.total), float(b.extra.get("equity", b.total))
         return 0.0, 0.0
 
-    async def _protect(self, intent: Intent) -> None:
+    async def _protect(self, intent: Intent, side: Side) -> None:
         if math.isnan(intent.stop_loss) and math.isnan(intent.take_profit):
             return
         setter = self.trading_stop or getattr(self.kernel.client, "set_trading_stop", None)
@@ -241,6 +241,7 @@ class StrategyRunner:
         sl = None if math.isnan(intent.stop_loss) else dec(intent.stop_loss)
         tp = None if math.isnan(intent.take_profit) else dec(intent.take_profit)
         try:
+            sl, tp = await self.kernel.round_stops(self.symbol, self.category, side, sl, tp)
             await setter(self.symbol, self.category, sl, tp)
         except (OrderDeniedError, WorkstationError) as exc:
             log.warning("%s: stop-loss/take-profit not moved: %s", self.symbol, exc)
