@@ -256,6 +256,18 @@ def _backtest_evidence(
         fail(f"error: {str(exc).strip(chr(39) + chr(34))}")
 
 
+OnOpt = Annotated[
+    str | None,
+    typer.Option("--on", help="Venue whose ledger fills are measured [default: where the candidate's stage trades]"),
+]
+AllFillsOpt = Annotated[
+    bool,
+    typer.Option(
+        "--all-fills", help="Every fill on the symbol, not only the candidate's tagged orders (untagged runs)."
+    ),
+]
+
+
 @app.command("report")
 def report(
     ctx: typer.Context,
@@ -264,27 +276,35 @@ def report(
     end: Annotated[str | None, typer.Option("--end", help="UTC date/time or ms, exclusive")] = None,
     venue: Annotated[str | None, typer.Option("--venue", help="Stored venue of the candles")] = None,
     db: Annotated[str | None, typer.Option("--db", help="Store file [default: <home>/candles.db]")] = None,
+    on: OnOpt = None,
+    all_fills: AllFillsOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Backtest versus paper, trade by trade: expected and actual entries and exits, slippage, fees,
-    funding and P&L, over the same candles (--start/--end: the span the strategy traded)."""
-    from workstation.commands import backtest_common as bc
-    from workstation.commands.graduation_report import paper_report
+    """Backtest versus the candidate's own fills (the ledger of its stage's venue: paper or testnet),
+    trade by trade: expected and actual entries and exits, slippage, fees, funding and P&L, over the
+    same candles (--start/--end: the span; default: the span of its fills, backtested when the
+    candles are stored)."""
+    from workstation.commands.graduation_report import venue_report
 
     with _pipeline(ctx) as (rt, pipeline):
         cand = pipeline.get(candidate_id)
-    mkt = bc.market(ctx, db, cand.symbol, cand.interval, venue, start, end, True)
+    trading, mkt = _ledger_trading(ctx, cand, start, end, venue, db, on, all_fills)
     try:
-        data = paper_report(rt.home, cand, mkt, rt.settings.trading.paper_balance)
+        data = venue_report(rt.home, cand, trading, mkt, rt.settings.trading.paper_balance)
     except (LookupError, ValueError) as exc:
         fail(f"error: {exc}")
     if as_json:
         out_console.print_json(json.dumps(data, default=str))
         return
     t = data["totals"]
+    where = data["venue"]
+    if not data["backtest"]:
+        out_console.print(
+            f"no stored {cand.symbol} {cand.interval} candles for that span: no backtest side", markup=False
+        )
     out_console.print(
         f"#{cand.id} {cand.strategy_id}: {t['expected_trades']} trades expected, {t['actual_trades']} made "
-        f"({t['matched']} matched, {t['only_backtest']} only in the backtest, {t['only_live']} only on paper)",
+        f"({t['matched']} matched, {t['only_backtest']} only in the backtest, {t['only_live']} only on {where})",
         markup=False,
     )
     out_console.print(
@@ -318,22 +338,30 @@ def evaluate(
         Path | None, typer.Option("--performance", exists=True, dir_okay=False, help="JSON of the stage's results.")
     ] = None,
     from_paper: Annotated[
-        bool,
-        typer.Option("--from-paper", help="Measure a PAPER candidate from the paper account's trades (see `report`)."),
+        bool, typer.Option("--from-paper", help="Same as --on paper (PAPER is measured from the ledger by default).")
     ] = False,
-    start: Annotated[str | None, typer.Option("--start", help="With --from-paper: UTC date/time or ms")] = None,
-    end: Annotated[str | None, typer.Option("--end", help="With --from-paper: UTC date/time or ms, exclusive")] = None,
-    venue: Annotated[str | None, typer.Option("--venue", help="With --from-paper: stored venue of the candles")] = None,
-    db: Annotated[str | None, typer.Option("--db", help="With --from-paper: store file")] = None,
+    start: Annotated[str | None, typer.Option("--start", help="Measured from: UTC date/time or ms")] = None,
+    end: Annotated[str | None, typer.Option("--end", help="Measured until: UTC date/time or ms, exclusive")] = None,
+    venue: Annotated[str | None, typer.Option("--venue", help="Stored venue of the candles (slippage)")] = None,
+    db: Annotated[str | None, typer.Option("--db", help="Candle store file (slippage)")] = None,
+    on: OnOpt = None,
+    all_fills: AllFillsOpt = False,
 ) -> None:
-    """Judge a candidate in its stage (promotes or demotes automatically where the rules allow)."""
+    """Judge a candidate in its stage (promotes or demotes automatically where the rules allow).
+
+    PAPER and TESTNET (and LIVE) are measured from the ledger: the candidate's own fills on the venue
+    its stage trades on (its orders carry its id), unless --performance hands the results in."""
+    if performance is not None and (from_paper or on is not None):
+        fail("error: give --performance or a venue to measure (--from-paper/--on), not both")
+    with _pipeline(ctx) as (_rt, pipeline):
+        cand = pipeline.get(candidate_id)
     perf = None
-    if performance is not None and from_paper:
-        fail("error: give --performance or --from-paper, not both")
     if performance is not None:
         perf = Performance.from_json(json.loads(performance.read_text(encoding="utf-8")))
-    if from_paper:
-        perf = _paper_performance(ctx, candidate_id, start, end, venue, db)
+    elif cand.stage not in (Stage.CANDIDATE, Stage.RETIRED):
+        if from_paper and cand.stage is not Stage.PAPER:
+            fail(f"error: candidate {candidate_id} is {cand.stage.value}: --from-paper measures a PAPER candidate")
+        perf = _measured(ctx, cand, start, end, venue, db, "paper" if from_paper else on, all_fills)
     with _pipeline(ctx) as (_rt, pipeline):
         result = pipeline.evaluate(candidate_id, perf)
         stage = pipeline.get(candidate_id).stage
@@ -341,22 +369,72 @@ def evaluate(
     out_console.print(f"candidate {candidate_id} ({result.stage.value} -> {stage.value}): {verdict}", markup=False)
 
 
-def _paper_performance(
-    ctx: typer.Context, candidate_id: int, start: str | None, end: str | None, venue: str | None, db: str | None
-) -> Performance:
+def _ledger_trading(
+    ctx: typer.Context,
+    cand: Candidate,
+    start: str | None,
+    end: str | None,
+    venue: str | None,
+    db: str | None,
+    on: str | None,
+    all_fills: bool,
+) -> tuple[Any, Any]:
+    """The candidate's ledger trading on its venue and the candles to backtest it on (None: not stored)."""
     from workstation.commands import backtest_common as bc
-    from workstation.commands.graduation_report import paper_performance
+    from workstation.commands.graduation_report import load_trading, stage_venue
+    from workstation.data.intervals import interval_ms, parse_time
 
-    with _pipeline(ctx) as (rt, pipeline):
-        cand = pipeline.get(candidate_id)
-    if cand.stage is not Stage.PAPER:
-        fail(f"error: candidate {candidate_id} is {cand.stage.value}: --from-paper measures a PAPER candidate")
-    mkt = bc.market(ctx, db, cand.symbol, cand.interval, venue, start, end, True)
+    rt = options(ctx).runtime()
     try:
-        perf, _report = paper_performance(rt.home, cand, mkt, rt.settings.trading.paper_balance)
+        where = stage_venue(cand, on)
+        lo = None if start is None else parse_time(start)
+        hi = None if end is None else parse_time(end)
+        trading = load_trading(rt.home, cand, where, lo, hi, tagged=not all_fills)
     except (LookupError, ValueError) as exc:
-        fail(f"error: {exc}")
-    out_console.print(f"measured on paper: {json.dumps(perf.to_json())}", markup=False)
+        raise fail(f"error: {exc}") from exc
+    if start is not None or end is not None:
+        return trading, bc.market(ctx, db, cand.symbol, cand.interval, venue, start, end, True)
+    first, last = trading.span or (0, 0)
+    step = interval_ms(cand.interval)
+    try:
+        mkt = _stored_market(ctx, db, cand, venue, first - first % step, last - last % step + step)
+    except (LookupError, ValueError):
+        mkt = None
+    return trading, mkt
+
+
+def _stored_market(ctx: typer.Context, db: str | None, cand: Candidate, venue: str | None, lo: int, hi: int) -> Any:
+    from workstation.backtest.runner import load_market
+    from workstation.data.store import CandleStore
+    from workstation.runtime import resolve_home
+
+    path = db or resolve_home(options(ctx).home) / "candles.db"
+    if not Path(path).exists():
+        raise LookupError(f"no candle store at {path}")
+    with CandleStore.open(path) as store:
+        return load_market(store, cand.symbol, cand.interval, venue=venue, start=lo, end=hi, allow_gaps=True)
+
+
+def _measured(
+    ctx: typer.Context,
+    cand: Candidate,
+    start: str | None,
+    end: str | None,
+    venue: str | None,
+    db: str | None,
+    on: str | None,
+    all_fills: bool,
+) -> Performance:
+    from workstation.commands.graduation_report import measured_performance
+
+    trading, mkt = _ledger_trading(ctx, cand, start, end, venue, db, on, all_fills)
+    rt = options(ctx).runtime()
+    try:
+        perf, _report = measured_performance(rt.home, cand, trading, mkt, rt.settings.trading.paper_balance)
+    except (LookupError, ValueError) as exc:
+        raise fail(f"error: {exc}") from exc
+    label = "paper" if trading.venue == Venue.PAPER.value else trading.venue
+    out_console.print(f"measured on {label}: {json.dumps(perf.to_json())}", markup=False)
     return perf
 
 

@@ -1,13 +1,15 @@
-"""`workstation graduation report ID`: the candidate's fills on the paper venue against a backtest of
-the same strategy and parameters over the same candles, trade by trade (graduation.compare).
+"""`workstation graduation report ID` and `evaluate ID`: the candidate's own fills, read from the
+ledger of the venue its stage trades on (paper or testnet; its orders carry its id, graduation.tagging),
+against a backtest of the same strategy and parameters over the same candles, trade by trade
+(graduation.compare), and measured as the stage's Performance (graduation.measure).
 
-The backtest runs with the paper account's own cost model and starting balance, so what differs is
-what trading through the order path changed: risk sizing, attached stops, denials, slippage.
+The backtest runs with the paper account's own cost model and starting balance on paper (the
+default cost model on a live venue), so what differs is what trading through the order path
+changed: risk sizing, attached stops, denials, slippage.
 """
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +17,16 @@ import numpy as np
 
 from workstation.backtest import fills as F
 from workstation.backtest import simulator as S
+from workstation.backtest.costs import CostModel
 from workstation.backtest.runner import Market, run_backtest
-from workstation.graduation.compare import Trade, pair, round_trips, totals
+from workstation.core.enums import Venue
+from workstation.engine.kernel import ledger_path
+from workstation.engine.ledger import Ledger
+from workstation.graduation.compare import Trade, pair, totals
+from workstation.graduation.ledger_trades import LedgerTrading, ledger_trading
 from workstation.graduation.measure import stage_performance
 from workstation.graduation.models import Candidate, Performance
+from workstation.graduation.tagging import TAG
 from workstation.paper.store import read_paper
 from workstation.strategies.builtin import build
 
@@ -50,59 +58,100 @@ def expected_trades(market: Market, candidate: Candidate, cost: Any, cash: float
     return out
 
 
-def paper_report(home: Path, candidate: Candidate, market: Market, cash: float) -> dict[str, Any]:
-    """Raises LookupError when the home's paper account never traded."""
-    paper = read_paper(home, cash=cash)
-    if paper is None:
-        raise LookupError("the paper account has not traded yet (run `workstation trade --env paper` first)")
-    account = paper.account
-    lo, hi = int(market.candles.ts[0]), int(market.candles.ts[-1])
-    fills = [
-        (f.ts, int(f.side), f.qty, f.price, f.fee, F.EXIT_NAMES[f.reason] if f.reason else "signal")
-        for f in account.fills
-        if f.symbol == candidate.symbol and lo <= f.ts <= hi
-    ]
-    actual = round_trips(fills)
-    expected = expected_trades(market, candidate, account.cost, cash)
-    rows = pair(expected, actual)
-    book = account.books.get(candidate.symbol)
+def ledger_of(home: Path) -> Ledger:
+    path = ledger_path(home)
+    if not path.exists():
+        raise LookupError(f"no ledger at {path}: nothing has traded in this home yet")
+    return Ledger.open(path)
+
+
+def stage_venue(candidate: Candidate, on: str | None) -> str:
+    """The venue measured: `on` when given, else where the candidate's stage trades (paper before that)."""
+    if on is not None:
+        return Venue(on).value
+    return (candidate.venue or Venue.PAPER).value
+
+
+def load_trading(
+    home: Path, candidate: Candidate, venue: str, start_ms: int | None, end_ms: int | None, *, tagged: bool = True
+) -> LedgerTrading:
+    """The candidate's fills and orders on `venue` from the ledger. Raises LookupError when it has none."""
+    ledger = ledger_of(home)
+    try:
+        trading = ledger_trading(ledger, candidate, venue, start_ms=start_ms, end_ms=end_ms, tagged=tagged)
+    finally:
+        ledger.close()
+    if not trading.fills:
+        whose = (
+            f"candidate {candidate.id}'s orders (client order ids tagged {TAG}{candidate.id})"
+            if tagged
+            else "any order"
+        )
+        raise LookupError(
+            f"the ledger has no fills of {whose} on {venue} for {candidate.symbol}"
+            f"{' in that span' if start_ms is not None or end_ms is not None else ''}: trade it there first"
+            f" (`workstation trade ... --env {'paper' if venue == Venue.PAPER.value else 'testnet'}`)"
+        )
+    return trading
+
+
+def starting_cash(home: Path, trading: LedgerTrading, paper_balance: float) -> float:
+    """The equity the candidate's returns are measured on: the paper balance on paper; on a live venue
+    the latest USDT balance the ledger snapshotted less the candidate's realised P&L (the balance
+    before it traded, as near as the ledger knows), the paper balance when there is no snapshot."""
+    if trading.venue == Venue.PAPER.value:
+        return paper_balance
+    ledger = ledger_of(home)
+    try:
+        usdt = [b for b in ledger.latest_balances(trading.venue) if b.coin == "USDT"]
+    finally:
+        ledger.close()
+    if not usdt:
+        return paper_balance
+    realised = sum(t.pnl or 0.0 for t in trading.trades)
+    return max(float(usdt[0].total) - realised, 1e-9)
+
+
+def venue_report(
+    home: Path, candidate: Candidate, trading: LedgerTrading, market: Market | None, cash: float
+) -> dict[str, Any]:
+    """The candidate's round trips on its venue against a backtest over the same candles (`market`;
+    None: no stored candles, the report lists what it made only)."""
+    paper = read_paper(home, cash=cash) if trading.venue == Venue.PAPER.value else None
+    cost = paper.account.cost if paper is not None else CostModel()
+    expected = expected_trades(market, candidate, cost, cash) if market is not None else []
+    rows = pair(expected, trading.trades)
+    book = paper.account.books.get(candidate.symbol) if paper is not None else None
+    span = [int(market.candles.ts[0]), int(market.candles.ts[-1])] if market is not None else list(trading.span or ())
     return {
         "candidate": candidate.id,
         "strategy_id": candidate.strategy_id,
-        "venue": "paper",
-        "span": [lo, hi],
-        "bars": int(np.size(market.candles.ts)),
-        "totals": totals(rows, actual_funding=book.funding_paid if book is not None else 0.0),
+        "venue": trading.venue,
+        "span": span,
+        "bars": int(np.size(market.candles.ts)) if market is not None else 0,
+        "backtest": market is not None,
+        "totals": totals(rows, actual_funding=book.funding_paid if book is not None else None),
         "trades": [r.to_json() for r in rows],
     }
 
 
-def paper_performance(
-    home: Path, candidate: Candidate, market: Market, cash: float
+def measured_performance(
+    home: Path, candidate: Candidate, trading: LedgerTrading, market: Market | None, paper_balance: float
 ) -> tuple[Performance, dict[str, Any]]:
-    """What the candidate did on paper over `market`'s candles, as the stage's Performance: its round
-    trips (graduation.measure), the mean slippage against the backtest's prices (entries and exits,
-    bp, positive = cost) and the share of its market and limit orders that filled. Also returns the
-    report it was measured from. Raises LookupError when the paper account never traded."""
-    data = paper_report(home, candidate, market, cash)
-    actual = [Trade(**row["actual"]) for row in data["trades"] if row["actual"] is not None]
+    """What the candidate did on its venue as the stage's Performance: its round trips from the ledger
+    (graduation.measure), the mean slippage against the backtest's prices (entries and exits, bp,
+    positive = cost; None without stored candles) and the share of its market and limit orders that
+    filled. Also returns the report it was measured from."""
+    cash = starting_cash(home, trading, paper_balance)
+    data = venue_report(home, candidate, trading, market, cash)
     slips = [
         s for row in data["trades"] for s in (row["entry_slippage_bps"], row["exit_slippage_bps"]) if s is not None
     ]
-    paper = read_paper(home, cash=cash)
-    assert paper is not None  # paper_report has read it
-    lo, hi = data["span"]
-    sent = [
-        o
-        for o in paper.account.orders.values()
-        if o.request.symbol == candidate.symbol and math.isnan(o.trigger) and not o.is_open and lo <= o.created_ms <= hi
-    ]
-    filled = sum(o.filled_qty > 0 for o in sent)
     perf = stage_performance(
-        actual,
+        trading.trades,
         cash=cash,
         window=candidate.evidence.mc_window,
-        slippage_bps=sum(slips) / len(slips) if slips else None,
-        fill_ratio=filled / len(sent) if sent else None,
+        slippage_bps=sum(slips) / len(slips) if slips and market is not None else None,
+        fill_ratio=trading.fill_ratio,
     )
     return perf, data

@@ -21,7 +21,10 @@ def shortfalls(
         out.append(f"{p}{days:.1f} days in the stage, needs {c.min_days:g}")
     if perf.trades < c.min_trades:
         out.append(f"{p}{perf.trades} trades, needs {c.min_trades}")
-    if c.min_sharpe is not None and (perf.sharpe is None or perf.sharpe < c.min_sharpe):
+    note = sharpe_note(perf, c)
+    if c.min_sharpe is not None and note:
+        out.append(f"{p}{note}")
+    elif c.min_sharpe is not None and (perf.sharpe is None or perf.sharpe < c.min_sharpe):
         shown = "unknown" if perf.sharpe is None else f"{perf.sharpe:.2f}"
         out.append(f"{p}Sharpe {shown}, needs {c.min_sharpe:g}")
     if c.max_drawdown is not None and (perf.max_drawdown is None or perf.max_drawdown > c.max_drawdown):
@@ -39,6 +42,13 @@ def shortfalls(
             )
     out += _execution(c, perf, p, missing_counts=True)
     return out
+
+
+def sharpe_note(perf: Performance, c: StageCriteria) -> str:
+    """Why the measured Sharpe does not count (a span shorter than `min_sharpe_days`), or ""."""
+    if perf.days is None or perf.days >= c.min_sharpe_days:
+        return ""
+    return f"Sharpe not counted: {perf.days:g} days < {c.min_sharpe_days:g}"
 
 
 def _edge(c: StageCriteria, perf: Performance, p: str) -> list[str]:

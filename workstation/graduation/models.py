@@ -55,6 +55,7 @@ class Performance:
     total_return: float | None = None
     slippage_bps: float | None = None  # realised, average against the expected price
     fill_ratio: float | None = None  # filled / submitted
+    days: float | None = None  # the span the Sharpe is over, in days (None: a backtest's, long enough)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -116,6 +117,7 @@ class Performance:
             total_return=eq[-1] / eq[0] - 1 if len(eq) > 1 and eq[0] > 0 else None,
             slippage_bps=slippage_bps,
             fill_ratio=fill_ratio,
+            days=float(max(len(eq) - 1, 0)),
         )
 
 

@@ -21,6 +21,7 @@ from workstation.core.enums import Category, Side
 from workstation.core.types import Instrument
 from workstation.data.arrays import CandleArrays
 from workstation.data.intervals import interval_ms
+from workstation.graduation.tagging import order_prefix, trading_candidate
 from workstation.paper.store import paper_dir
 from workstation.risk.engine import RiskEngine
 from workstation.risk.growth import GrowthPlan, rate_source
@@ -68,6 +69,11 @@ class RiskPath:
     margin_buffer: float | None = 0.02  # None: no venue-margin cap
     decisions: int = field(default=0)
     denials: int = field(default=0)
+    candidate_id: int | None = None  # the graduation candidate traded: its orders carry the id
+
+    def order_prefix(self, base: str) -> str:
+        """The runner's client order id prefix, tagged with the candidate (graduation.tagging)."""
+        return base if self.candidate_id is None else order_prefix(base, self.candidate_id)
 
     @property
     def periods_per_year(self) -> float:
@@ -137,7 +143,7 @@ def build_risk_path(
         allocation=monitor.allocation,
         venue=runtime.settings.trading.venue.value,
     )
-    return RiskPath(
+    path = RiskPath(
         engine,
         paper_instrument(symbol, cost, category),
         strategy_id,
@@ -145,3 +151,8 @@ def build_risk_path(
         bar_ms=interval_ms(interval),
         monitor=monitor,
     )
+    # the graduation candidate in this venue's stage with this strategy: trade (and tag orders) as it
+    cand = trading_candidate(runtime.home, runtime.settings.trading.venue, symbol, interval, strategy_id)
+    if cand is not None:
+        path.candidate_id, path.strategy_id = cand.id, cand.strategy_id
+    return path

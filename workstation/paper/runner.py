@@ -85,7 +85,7 @@ class StrategyRunner:
         self.category = category
         self.window = window
         self.trading_stop = trading_stop
-        self.prefix = prefix
+        self.prefix = prefix if risk is None else risk.order_prefix(prefix)  # a candidate's orders carry its id
         self.risk = risk
         self._stop_loss = math.nan  # the strategy's own stop for the entry being risked
         self._seen_target = 0.0

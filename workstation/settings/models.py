@@ -157,6 +157,8 @@ class StageCriteria(_Frozen):
     min_days: Annotated[float, Field(ge=0)] = 0
     min_trades: Annotated[int, Field(ge=0)] = 0
     min_sharpe: float | None = None
+    min_sharpe_days: Annotated[float, Field(ge=0)] = 7
+    """A measured Sharpe counts only over at least this many days (a shorter one fails min_sharpe)."""
     max_drawdown: Fraction | None = None
     min_win_rate: Fraction | None = None
     min_profit_factor: Annotated[float, Field(gt=0)] | None = None
