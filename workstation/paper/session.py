@@ -29,6 +29,7 @@ class ReplaySpec:
     symbol: str
     interval: str
     strategy: str = DEFAULT_STRATEGY
+    venue: str | None = None  # the data venue of the stored series; None: any that holds it
 
     @classmethod
     def parse(cls, text: str) -> ReplaySpec:
@@ -52,7 +53,7 @@ def load_series(
 
     def find() -> str | None:
         for info in store.series():
-            if info.symbol == spec.symbol and info.interval == spec.interval:
+            if info.symbol == spec.symbol and info.interval == spec.interval and spec.venue in (None, info.venue):
                 return str(info.venue)
         return None
 

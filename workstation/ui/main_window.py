@@ -143,6 +143,7 @@ class MainWindow(QMainWindow):
         self.status.start()
         self.chart.start()
         self.lab.load_catalog()  # queued behind the chart's first read (which imports the sample)
+        self.paper_panel.load_catalog(self.store_worker)
         if loop is not None:
             self.model.start(loop)
 

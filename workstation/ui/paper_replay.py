@@ -1,4 +1,5 @@
-"""Paper replay from the desktop: a strategy on the shipped sample through the risk manager, the
+"""Paper replay from the desktop: a strategy on a stored series (picked from the candle store as the
+chart picks it: symbol · venue, then a stored interval; the shipped sample by default) through the risk manager, the
 engine's OMS and the gated paper venue, on the qasync loop, into the home's journalled paper
 account exactly as `workstation trade --env paper` trades it (paper.account_session): a second replay
 resumes after the last candle the account finished. The panels read the replay's kernel; fills
@@ -33,6 +34,7 @@ from workstation.runtime import Runtime
 from workstation.strategies.builtin import REGISTRY
 from workstation.ui.candles_item import DOWN_COLOR
 from workstation.ui.local_engine import LocalEngine
+from workstation.ui.store_worker import Catalog, SeriesKey, StoreWorker, read_catalog
 from workstation.ui.theme import ACCENT, MUTED
 
 log = logging.getLogger(__name__)
@@ -73,7 +75,15 @@ class PaperReplayPanel(QWidget):
             self.strategy_box.addItem(name, name)
             self.strategy_box.setItemData(self.strategy_box.count() - 1, cls.description, Qt.ItemDataRole.ToolTipRole)
         self.strategy_box.setCurrentText("sma_cross")
-        self.series_label = QLabel(f"{DEFAULT_SERIES[0]} {DEFAULT_SERIES[1]} (the shipped sample)")
+        self.worker: StoreWorker | None = None
+        self.catalog: Catalog | None = None
+        self.series_box = QComboBox()  # symbol · venue, filled from the store (load_catalog)
+        self.series_box.setToolTip("A stored series; import more with `workstation data import`")
+        self.interval_box = QComboBox()  # the intervals stored for that series (replayed as stored)
+        self.refresh_button = QPushButton("↻")
+        self.refresh_button.setToolTip("Re-read the candle store's series")
+        self.series_box.currentIndexChanged.connect(self._fill_intervals)
+        self.refresh_button.clicked.connect(lambda: self.load_catalog())
         self.speed_box = QDoubleSpinBox()
         self.speed_box.setRange(0, 100_000)
         self.speed_box.setDecimals(0)
@@ -102,7 +112,11 @@ class PaperReplayPanel(QWidget):
         layout.addLayout(form, 1)
         risk_column = QVBoxLayout()
         layout.addLayout(risk_column, 1)
-        form.addRow("Series", self.series_label)
+        series = QHBoxLayout()
+        series.addWidget(self.series_box, 1)
+        series.addWidget(self.interval_box)
+        series.addWidget(self.refresh_button)
+        form.addRow("Series", series)
         form.addRow("Strategy", self.strategy_box)
         form.addRow("Speed", self.speed_box)
         form.addRow("Risk", self.risk_box)
@@ -123,6 +137,56 @@ class PaperReplayPanel(QWidget):
         if engine is None:
             self.start_button.setEnabled(False)
             self.status.setText("Paper replays run in the desktop's own engine, not on a remote one.")
+
+    # --- the series picker ----------------------------------------------------------------------
+    def load_catalog(self, worker: StoreWorker | None = None) -> None:
+        """Read the store's series on the store thread (queued behind the chart's first read, which
+        imports the sample on a fresh home), then fill the pickers."""
+        self.worker = worker or self.worker
+        if self.worker is not None:
+            self.worker.submit(read_catalog, self.show_catalog)
+
+    def show_catalog(self, catalog: Catalog) -> None:
+        chosen = self.series()  # kept across a refresh when the store still holds it
+        self.catalog = catalog
+        self.series_box.blockSignals(True)
+        self.series_box.clear()
+        for key in catalog.keys():
+            if catalog.stored.get(key):
+                self.series_box.addItem(key.label(), key)
+        keys = [self.series_box.itemData(i) for i in range(self.series_box.count())]
+        index = keys.index(chosen[0]) if chosen is not None and chosen[0] in keys else -1
+        self.series_box.setCurrentIndex(max(index, 0))
+        self.series_box.blockSignals(False)
+        self._fill_intervals()
+        if chosen is not None and index >= 0:
+            self.interval_box.setCurrentText(chosen[1])
+
+    def _fill_intervals(self, *_: object) -> None:
+        key = self.series_box.currentData()
+        self.interval_box.clear()
+        if self.catalog is None or not isinstance(key, SeriesKey):
+            return
+        stored = list(self.catalog.stored.get(key, ()))
+        self.interval_box.addItems(stored)
+        self.interval_box.setCurrentText(DEFAULT_SERIES[1] if DEFAULT_SERIES[1] in stored else stored[-1])
+
+    def series(self) -> tuple[SeriesKey, str] | None:
+        """The picked (series, interval); None before the store was read."""
+        key = self.series_box.currentData()
+        return (
+            (key, self.interval_box.currentText())
+            if isinstance(key, SeriesKey) and self.interval_box.currentText()
+            else None
+        )
+
+    def spec(self) -> ReplaySpec:
+        strategy = str(self.strategy_box.currentData())
+        picked = self.series()
+        if picked is None:  # the store was not read yet: the shipped sample (imported if missing)
+            return ReplaySpec(*DEFAULT_SERIES, strategy)
+        key, interval = picked
+        return ReplaySpec(key.symbol, interval, strategy, venue=key.venue)
 
     @property
     def running(self) -> bool:
@@ -149,11 +213,12 @@ class PaperReplayPanel(QWidget):
         self.resumed_after = None
         self.risk_list.clear()
         self._risk_text()
-        for widget in (self.start_button, self.strategy_box, self.risk_box):
+        spec = self.spec()
+        for widget in self._pickers():
             widget.setEnabled(False)
         self.stop_button.setEnabled(True)
-        self.status.setText(f"Starting {self.strategy_box.currentText()} on {' '.join(DEFAULT_SERIES)}…")
-        spec = ReplaySpec(*DEFAULT_SERIES, str(self.strategy_box.currentData()))
+        where = f" · {spec.venue}" if spec.venue else ""
+        self.status.setText(f"Starting {spec.strategy} on {spec.symbol}{where} {spec.interval}…")
         self.task = loop.create_task(self._run(spec, self.speed_box.value(), self.risk_box.isChecked()))
         self.task.add_done_callback(self._done)
         self.started.emit()
@@ -203,10 +268,20 @@ class PaperReplayPanel(QWidget):
             assert self.task is not None
             self.task.cancel()
 
+    def _pickers(self) -> tuple[QWidget, ...]:
+        return (
+            self.start_button,
+            self.series_box,
+            self.interval_box,
+            self.refresh_button,
+            self.strategy_box,
+            self.risk_box,
+        )
+
     def _done(self, task: asyncio.Task[int]) -> None:
+        for widget in self._pickers():
+            widget.setEnabled(True)
         self.start_button.setEnabled(self.engine is not None)
-        self.strategy_box.setEnabled(True)
-        self.risk_box.setEnabled(True)
         self.stop_button.setEnabled(False)
         counts = f"{self.counts['fills']} fill(s), {self.counts['denied']} denied"
         if self.session is not None and self.session.risk is not None:
