@@ -1,0 +1,114 @@
+"""A TESTNET candidate measured from the ledger, with no JSON handed in: `workstation trade --env
+testnet` (a real process, debug mode off, through pybit to the streaming fake Bybit on real BTC 1h
+candles) trades the candidate under its id (client order ids `lvg1-...`), the ledger records its
+fills, and `graduation evaluate 1` / `graduation report 1` read them. The evaluation keeps it in
+TESTNET when the criteria are met and demotes it to PAPER on a breach; a day of trading does not
+make a Sharpe that counts."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.bybit_public_ws import FakePublicWs
+from tests.fakes.bybit_ws import StreamingFakeBybit
+from tests.integration.cli_runner import run_cli
+from tests.integration.live_trader import feed_bars, live_trader, real_hours, serve_history
+from workstation.core.clock import SystemClock
+from workstation.graduation.models import Evidence, Performance, Stage
+from workstation.graduation.pipeline import GraduationPipeline
+from workstation.graduation.store import GraduationStore, store_path
+from workstation.runtime import build_runtime
+
+LIVE_BARS = 24
+LOOSE = ("graduation.candidate.min_trades=0", "graduation.candidate.min_sharpe=null",
+         "graduation.candidate.min_profit_factor=null", "graduation.candidate.max_drawdown=null",
+         "graduation.paper.min_days=0", "graduation.paper.min_trades=0", "graduation.paper.min_sharpe=null",
+         "graduation.paper.min_profit_factor=null", "graduation.paper.require_mc_band=false")  # fmt: skip
+TESTNET_OK = ("graduation.testnet.min_days=0", "graduation.testnet.min_trades=2", "graduation.testnet.min_sharpe=null",
+              "graduation.testnet.min_profit_factor=null", "graduation.testnet.min_win_rate=null",
+              "graduation.testnet.require_mc_band=false", "graduation.testnet.max_slippage_bps=null",
+              "graduation.testnet.max_drawdown=0.9", "graduation.testnet.min_fill_ratio=0.9")  # fmt: skip
+
+
+@pytest.fixture
+def public_ws() -> Iterator[FakePublicWs]:
+    with FakePublicWs() as fake:
+        yield fake
+
+
+def candidate_in_testnet(home: Path) -> None:
+    """Candidate 1 (the live trader's sma_cross 2/3 BTCUSDT 1h) promoted CANDIDATE -> PAPER -> TESTNET."""
+    rt = build_runtime(home=home, config_file=None, overrides=LOOSE)
+    store = GraduationStore.open(store_path(home))
+    try:
+        pipeline = GraduationPipeline(store, rt.settings.graduation, bus=rt.bus, clock=SystemClock())
+        evidence = Evidence(Performance(200, sharpe=2.0, max_drawdown=0.1), mc_band=(-0.05, 0.05), mc_window=5)
+        cand = pipeline.add(
+            strategy="sma_cross", params={"fast": 2, "slow": 3}, symbol="BTCUSDT", interval="1h",
+            evidence=evidence, by="test",
+        )  # fmt: skip
+        pipeline.evaluate(cand.id)
+        pipeline.evaluate(cand.id, Performance(50, max_drawdown=0.05, fill_ratio=1.0, slippage_bps=1.0))
+        assert pipeline.get(cand.id).stage is Stage.TESTNET
+    finally:
+        store.close()
+
+
+def sets(*overrides: str) -> list[str]:
+    return [arg for o in overrides for arg in ("--set", o)]
+
+
+def test_evaluate_when_a_testnet_candidate_traded_then_its_ledger_fills_are_measured_and_decide(
+    tmp_path: Path, public_ws: FakePublicWs
+) -> None:
+    home = tmp_path / "home"
+    candidate_in_testnet(home)
+    warm, live = real_hours(200, LIVE_BARS)
+    with StreamingFakeBybit() as fake:
+        serve_history(fake, warm)
+        with live_trader(home, fake, public_ws, "--bars", str(LIVE_BARS), debug=False, stream_url=fake.ws.url) as t:
+            t.wait_for("READY BTCUSDT 1h")
+            feed_bars(t, fake, public_ws, live)
+            out = t.finish()
+        assert t.process.returncode == 0, out
+        created = [r.params["orderLinkId"] for r in fake.requests_to("/v5/order/create")]
+    assert len(created) >= 3 and all(c.startswith("lvg1-") for c in created), created  # the candidate's id rides along
+
+    report = run_cli("graduation", "report", "1", "--json", home=home)
+    assert report.returncode == 0, report.stdout + report.stderr
+    data = json.loads(report.stdout)
+    assert data["venue"] == "bybit-testnet" and data["backtest"] is False  # testnet candles are not stored
+    made = [row["actual"] for row in data["trades"]]
+    closed = [a for a in made if a["exit_ts"] is not None]
+    assert len(closed) >= 2
+    # every fill of the candidate's orders, as the ledger has them, is in its round trips
+    orders = json.loads(run_cli("orders", "--json", home=home).stdout)["orders"]
+    filled = sum(float(f["qty"]) for o in orders if o["client_order_id"].startswith("lvg1-") for f in o["fills"])
+    assert sum(a["qty"] for a in closed) * 2 + sum(a["qty"] for a in made if a["exit_ts"] is None) == pytest.approx(
+        filled, rel=1e-9
+    )
+
+    judged = run_cli(*sets(*TESTNET_OK, "graduation.testnet.min_sharpe=0.5"), "graduation", "evaluate", "1", home=home)
+    assert judged.returncode == 0, judged.stdout + judged.stderr
+    measured = json.loads(judged.stdout.split("measured on bybit-testnet: ", 1)[1].splitlines()[0])
+    assert measured["trades"] == len(closed) and measured["fill_ratio"] == 1.0
+    assert measured["days"] < 7 and measured["slippage_bps"] is None
+    pnl = sum(a["pnl"] for a in closed)
+    assert pnl < 0 and measured["total_return"] < 0 and measured["max_drawdown"] > 0.005  # sma 2/3 lost here
+    # a day or two of testnet trading: its Sharpe does not decide, the shortfall says so
+    assert f"Sharpe not counted: {measured['days']:g} days < 7" in judged.stdout, judged.stdout
+    assert "candidate 1 (TESTNET -> TESTNET)" in judged.stdout
+
+    met = run_cli(*sets(*TESTNET_OK), "graduation", "evaluate", "1", home=home)
+    assert "candidate 1 (TESTNET -> TESTNET): criteria met" in met.stdout, met.stdout + met.stderr
+
+    breach = run_cli(*sets(*TESTNET_OK, "graduation.testnet.max_drawdown=0.005"), "graduation", "evaluate", "1",
+                     home=home)  # fmt: skip
+    assert "candidate 1 (TESTNET -> PAPER)" in breach.stdout and "max drawdown" in breach.stdout, breach.stdout
+    shown = json.loads(run_cli("graduation", "show", "1", "--json", home=home).stdout)
+    assert shown["stage"] == "PAPER"
+    assert shown["history"][-1]["metrics"]["performance"] == measured
