@@ -3,6 +3,8 @@ folder and its own version table, so several stores can share one database file 
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,18 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, MetaData, create_engine
+from sqlalchemy.exc import OperationalError
+
+# Two stores of one file opened at once (the GUI's Graduation panel and a paper replay's risk path
+# on a fresh home) must not both create the tables: one migrates, the other waits for it.
+_UPGRADE_LOCKS: dict[str, threading.Lock] = {}
+_UPGRADE_LOCKS_GUARD = threading.Lock()
+OTHER_MIGRATION_WAIT_S = 30.0
+
+
+def _upgrade_lock(engine: Engine) -> threading.Lock:
+    with _UPGRADE_LOCKS_GUARD:
+        return _UPGRADE_LOCKS.setdefault(str(engine.url), threading.Lock())
 
 
 @dataclass(frozen=True)
@@ -35,14 +49,36 @@ class Migrations:
             return MigrationContext.configure(conn, opts={"version_table": self.version_table}).get_current_revision()
 
     def upgrade_to_head(self, engine: Engine) -> bool:
-        """Bring the database to the newest schema. False when it already was (a no-op)."""
-        if self.current_revision(engine) == self.head_revision():
-            return False
-        config = self._config()
-        with engine.begin() as conn:
-            config.attributes["connection"] = conn
-            command.upgrade(config, "head")
-        return True
+        """Bring the database to the newest schema. False when it already was (a no-op), or when
+        another process migrated it while this one tried."""
+        head = self.head_revision()
+        with _upgrade_lock(engine):
+            if self.current_revision(engine) == head:
+                return False
+            config = self._config()
+            try:
+                with engine.begin() as conn:
+                    config.attributes["connection"] = conn
+                    command.upgrade(config, "head")
+            except OperationalError:
+                # SQLite commits DDL as it goes: another process migrating the same file can make
+                # our CREATE TABLE fail half-way. Its upgrade finishing is success; anything else
+                # (it crashed, a real schema problem) re-raises after the wait.
+                if not self._wait_for(engine, head):
+                    raise
+                return False
+            return True
+
+    def _wait_for(self, engine: Engine, head: str) -> bool:
+        deadline = time.monotonic() + OTHER_MIGRATION_WAIT_S
+        while time.monotonic() < deadline:
+            try:
+                if self.current_revision(engine) == head:
+                    return True
+            except OperationalError:
+                pass  # locked by the other migration for the moment
+            time.sleep(0.05)
+        return False
 
 
 def run_alembic_env(metadata: MetaData, version_table: str) -> None:
