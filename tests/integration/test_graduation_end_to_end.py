@@ -3,7 +3,7 @@ real `workstation` process on the same home:
 
     add --from-backtest -> evaluate: CANDIDATE -> PAPER (automatic, criteria met)
     trade --env paper --replay: the trader runs the PAPER candidate under its id
-    evaluate --from-paper: PAPER -> TESTNET (automatic, measured from the paper account's trades)
+    evaluate: PAPER -> TESTNET (automatic, measured from the ledger's fills of its orders, tagged ppg1-)
     approve: LIVE refused in debug mode (the candidate stays in TESTNET)
     evaluate --performance: a drawdown breach on testnet demotes it to PAPER
 
@@ -59,7 +59,8 @@ def test_candidate_when_driven_through_the_pipeline_on_replayed_data_then_stages
     data = show(home)
     assert f"CANDIDATE {data['strategy_id']} in PAPER" in traded
 
-    judged = cli(home, "graduation", "evaluate", "1", "--from-paper", *REPLAY)
+    assert "(ppg1-" in traded and "(pp-" not in traded  # every order it sent carries its id
+    judged = cli(home, "graduation", "evaluate", "1", *REPLAY)
     assert "candidate 1 (PAPER -> TESTNET): criteria met" in judged, judged
     measured = json.loads(judged.split("measured on paper: ", 1)[1].splitlines()[0])
     assert measured["trades"] >= 5 and measured["fill_ratio"] == 1.0
