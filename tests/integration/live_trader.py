@@ -72,9 +72,16 @@ class LiveTrader:
 
 @contextmanager
 def live_trader(
-    home: Path, fake: FakeBybit, public: FakePublicWs, *args: str, debug: bool, stream_url: str | None = None
+    home: Path,
+    fake: FakeBybit,
+    public: FakePublicWs,
+    *args: str,
+    debug: bool,
+    stream_url: str | None = None,
+    overrides: tuple[str, ...] = (),
 ) -> Iterator[LiveTrader]:
     settings = ["--set", f"debug_mode={'true' if debug else 'false'}"]
+    settings += [arg for o in overrides for arg in ("--set", o)]
     settings += ["--set", f"exchanges.bybit.base_url={fake.base_url}"]
     settings += ["--set", f"exchanges.bybit.public_stream_url={public.url}"]
     if stream_url:

@@ -8,7 +8,10 @@ mark), then acts at the next bar's open, priced at the close it just saw. Debug 
 the gate denies every order (each denial is printed) and the strategy sizes against an account of
 `trading.paper_balance` that never trades; the ledger is not reconciled against it. Otherwise the
 kernel reconciles with the venue first, follows the private stream (REST polling covers it) and
-the runner resumes an open position as acted on.
+the runner resumes an open position as acted on. A graduation candidate of the venue's stage
+(TESTNET on testnet, LIVE on mainnet; demo has no stage) trades under its id and is held to its backtest's Monte
+Carlo band as on paper (paper.trading.watch_candidate): below it, its allocation is cut, then it is
+demoted, with the reason and the numbers in its history.
 """
 
 from __future__ import annotations
@@ -29,10 +32,11 @@ from workstation.data.intervals import interval_ms
 from workstation.data.sources.bybit import bybit_interval
 from workstation.exchanges.bybit.public_stream import BybitPublicStream, kline_topic
 from workstation.exchanges.simulated import PaperExecutionClient
+from workstation.graduation.watch import CandidateWatch
 from workstation.live.feed import CandleHistory, KlineFeed, public_url, rest_fetcher
 from workstation.paper.risk_path import build_risk_path
 from workstation.paper.runner import StrategyRunner
-from workstation.paper.trading import ControlWatcher
+from workstation.paper.trading import ControlWatcher, watch_candidate
 from workstation.runtime import Runtime
 from workstation.strategies.base import Strategy
 from workstation.wiring import build_engine
@@ -63,6 +67,8 @@ class LiveSummary:
     backfilled: int = 0
     position: float = 0.0
     stopped_by: str = ""
+    allocation_changes: int = 0  # the performance monitor's cuts (and restores) of the candidate's size
+    demotions: tuple[str, ...] = ()  # the candidate's demotions by the monitor, as the history records them
 
 
 async def trade_live(
@@ -99,6 +105,7 @@ async def trade_live(
     runtime.bus.subscribe(OrderFilled, on_fill)
     runtime.bus.subscribe(RiskDenied, on_risk_denied)
     stream: BybitPublicStream | None = None
+    watch: CandidateWatch | None = None
     try:
         if debug:
             await kernel.start(reconcile=False)  # nothing of the real account is known: never reconcile
@@ -114,6 +121,7 @@ async def trade_live(
         echo(f"WARM {len(history.bars)} closed {spec.interval} bar(s) of {spec.symbol} from the venue's REST klines")
         live_state = runtime.state_dir / "risk.json"  # the live trading state, not the paper account's
         risk = build_risk_path(runtime, spec.symbol, spec.interval, strategy.label(), cost, state_path=live_state)
+        watch = watch_candidate(runtime, risk, echo)  # a TESTNET/LIVE candidate is held to its band too
         with contextlib.suppress(WorkstationError):
             inst = await engine.bybit.precheck.instruments.get(spec.symbol, Category.LINEAR)
             if inst is not None:
@@ -131,6 +139,7 @@ async def trade_live(
         summary.duplicates, summary.backfilled = history.duplicates, history.backfilled
         summary.orders_sent, summary.refusals = runner.orders_sent, runner.refusals
         summary.denials, summary.fills = counts["denied"], counts["fills"]
+        summary.allocation_changes, summary.demotions = watch.allocation_changes, tuple(watch.demotions)
         with contextlib.suppress(WorkstationError):
             for p in await kernel.client.fetch_positions(Category.LINEAR, spec.symbol):
                 if p.side is not None and p.size:
@@ -143,6 +152,8 @@ async def trade_live(
             with contextlib.suppress(WorkstationError):
                 await kernel.sync()
         await kernel.stop()
+        if watch is not None:
+            watch.close()
 
 
 async def _follow(

@@ -18,12 +18,11 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from workstation.core.clock import SystemClock
-from workstation.core.events import OrderDenied, OrderFilled, RiskDenied, StrategyDemotionRequested
+from workstation.core.events import OrderDenied, OrderFilled, RiskDenied
 from workstation.data.store import CandleStore
 from workstation.engine.kernel import EngineKernel
 from workstation.engine.reconcile import ReconcileReport
-from workstation.graduation.pipeline import GraduationPipeline
-from workstation.graduation.store import GraduationStore, store_path
+from workstation.graduation.watch import CandidateWatch
 from workstation.paper.guard import GatedTradingStop
 from workstation.paper.replay import ReplayData, replay
 from workstation.paper.risk_path import RiskPath, build_risk_path
@@ -148,7 +147,7 @@ async def trade_paper(
             return load_series(store, spec, start, end)
 
     source, data = await asyncio.to_thread(load)
-    graduation: GraduationStore | None = None
+    watch: CandidateWatch | None = None
     paper, lock, restored = open_paper(runtime.home, cash=runtime.settings.trading.paper_balance)
     try:
         engine = build_engine(runtime, paper=paper, poll_interval_s=None)
@@ -170,22 +169,13 @@ async def trade_paper(
                 f"stop distance {e.stop_distance}, requested {e.requested_qty}"
             )
 
-        def on_demotion(e: StrategyDemotionRequested) -> None:
-            counts["demotions"] += 1
-            echo(f"DEMOTION requested for {e.strategy_id}: {e.reason}")
-
-        counts["demotions"] = 0
         runtime.bus.subscribe(OrderDenied, on_denied)
         runtime.bus.subscribe(OrderFilled, on_fill)
         path: RiskPath | None = None
         if risk:
             path = build_risk_path(runtime, spec.symbol, spec.interval, strategy.label(), paper.account.cost)
-            graduation = GraduationStore.open(store_path(runtime.home))
-            pipeline = GraduationPipeline(graduation, runtime.settings.graduation, bus=runtime.bus, clock=SystemClock())
-            pipeline.listen()
-            watch_candidate(pipeline, path, spec, strategy, echo)
+            watch = watch_candidate(runtime, path, echo)
             runtime.bus.subscribe(RiskDenied, on_risk_denied)
-            runtime.bus.subscribe(StrategyDemotionRequested, on_demotion)
             state = path.engine.store.view()
             echo(f"RISK {state.state.value}{': ' + state.reason if state.reason else ''}")
         report = await kernel.start()
@@ -223,7 +213,7 @@ async def trade_paper(
         book = paper.account.books.get(spec.symbol)
         summary.orders_sent, summary.refusals = runner.orders_sent, runner.refusals
         summary.fills, summary.denials, summary.actions = counts["fills"], counts["denied"], watcher.actions
-        summary.demotions = counts["demotions"]
+        summary.demotions = 0 if watch is None else watch.demotion_requests
         if path is not None:
             summary.risk_decisions, summary.risk_denials = path.decisions, path.denials
         summary.position = book.qty if book is not None else 0.0
@@ -231,33 +221,25 @@ async def trade_paper(
         await kernel.stop()
         return summary
     finally:
-        if graduation is not None:
-            graduation.close()
+        if watch is not None:
+            watch.close()
         lock.release()
 
 
-def watch_candidate(
-    pipeline: GraduationPipeline, path: RiskPath, spec: ReplaySpec, strategy: Strategy, echo: Echo
-) -> None:
-    """A graduation candidate in PAPER for this strategy, symbol and interval: trade under its id and
-    hold its closed trades to its Monte Carlo band (the monitor cuts the allocation, then asks for a
-    demotion, which the pipeline records)."""
-    from workstation.graduation.models import Stage
-    from workstation.strategies.builtin import build
-
-    for cand in pipeline.candidates(Stage.PAPER):
-        if (cand.strategy, cand.symbol, cand.interval) != (spec.strategy, spec.symbol, spec.interval):
-            continue
-        try:
-            if build(cand.strategy, cand.params).label() != strategy.label():
-                continue
-        except (ValueError, KeyError):
-            continue
-        path.strategy_id = cand.strategy_id
-        if path.monitor is not None:
-            path.monitor.expect(cand.strategy_id, *cand.evidence.mc_band)
-        echo(f"CANDIDATE {cand.strategy_id} in PAPER: closed trades are held to its band {cand.evidence.mc_band}")
-        return
+def watch_candidate(runtime: Runtime, path: RiskPath, echo: Echo) -> CandidateWatch:
+    """The graduation candidate this risk path trades as (`path.candidate_id`: the venue's stage, this
+    symbol, interval and strategy), held to its Monte Carlo band: the monitor cuts the allocation,
+    then asks for a demotion, which the pipeline records. Shared by the paper and the live trader;
+    close it when the trader stops."""
+    return CandidateWatch(
+        runtime.home,
+        runtime.settings.graduation,
+        runtime.bus,
+        SystemClock(),
+        path.monitor,
+        path.candidate_id,
+        echo,
+    )
 
 
 async def _poll_control(watcher: ControlWatcher, every_s: float = 0.2) -> None:

@@ -1,0 +1,131 @@
+"""The live trader holds a TESTNET candidate to its backtest's Monte Carlo band, as the paper trader
+does for a PAPER one: `workstation trade --env testnet` (a real process, debug mode off, through
+pybit to the streaming fake Bybit on real BTC 1h candles) trades candidate 1 (orders `lvg1-...`), the
+performance monitor gets every closed trade's return, and when the rolling mean is below the band's
+low edge the allocation is cut, then the candidate is demoted TESTNET -> PAPER with the reason and
+the numbers in its append-only history. With a wide band nothing happens."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fakes.bybit_public_ws import FakePublicWs
+from tests.fakes.bybit_ws import StreamingFakeBybit
+from tests.integration.cli_runner import run_cli
+from tests.integration.live_trader import feed_bars, live_trader, real_hours, serve_history
+from workstation.core.clock import SystemClock
+from workstation.graduation.models import Evidence, Performance, Stage
+from workstation.graduation.pipeline import GraduationPipeline
+from workstation.graduation.store import GraduationStore, store_path
+from workstation.runtime import build_runtime
+
+LIVE_BARS = 32
+LOOSE = ("graduation.candidate.min_trades=0", "graduation.candidate.min_sharpe=null",
+         "graduation.candidate.min_profit_factor=null", "graduation.candidate.max_drawdown=null",
+         "graduation.paper.min_days=0", "graduation.paper.min_trades=0", "graduation.paper.min_sharpe=null",
+         "graduation.paper.min_profit_factor=null", "graduation.paper.require_mc_band=false")  # fmt: skip
+# two closed trades make a window; the first window below the band halves the size, the next demotes
+MONITOR = ("risk.monitor.window_trades=2", "risk.monitor.cut_allocation_to=0.5", "risk.monitor.demote_after_breaches=2")
+
+
+@pytest.fixture
+def public_ws() -> Iterator[FakePublicWs]:
+    with FakePublicWs() as fake:
+        yield fake
+
+
+def candidate_in_testnet(home: Path, band: tuple[float, float]) -> str:
+    """Candidate 1 (the live trader's sma_cross 2/3 BTCUSDT 1h) promoted to TESTNET with `band` as its
+    Monte Carlo band of the mean trade return; its strategy id."""
+    rt = build_runtime(home=home, config_file=None, overrides=LOOSE)
+    store = GraduationStore.open(store_path(home))
+    try:
+        pipeline = GraduationPipeline(store, rt.settings.graduation, bus=rt.bus, clock=SystemClock())
+        evidence = Evidence(Performance(200, sharpe=2.0, max_drawdown=0.1), mc_band=band, mc_window=2)
+        cand = pipeline.add(
+            strategy="sma_cross", params={"fast": 2, "slow": 3}, symbol="BTCUSDT", interval="1h",
+            evidence=evidence, by="test",
+        )  # fmt: skip
+        pipeline.evaluate(cand.id)
+        pipeline.evaluate(cand.id, Performance(50, max_drawdown=0.05, fill_ratio=1.0, slippage_bps=1.0))
+        assert pipeline.get(cand.id).stage is Stage.TESTNET
+        return cand.strategy_id
+    finally:
+        store.close()
+
+
+def trade_testnet(home: Path, public_ws: FakePublicWs) -> tuple[str, list[str]]:
+    """`workstation trade --env testnet --bars 24` on real BTC 1h: its output and the orderLinkIds sent."""
+    warm, live = real_hours(200, LIVE_BARS)
+    with StreamingFakeBybit() as fake:
+        serve_history(fake, warm)
+        with live_trader(
+            home, fake, public_ws, "--bars", str(LIVE_BARS), debug=False, stream_url=fake.ws.url, overrides=MONITOR
+        ) as t:
+            t.wait_for("READY BTCUSDT 1h")
+            feed_bars(t, fake, public_ws, live)
+            out = t.finish()
+        assert t.process.returncode == 0, out
+        return out, [r.params["orderLinkId"] for r in fake.requests_to("/v5/order/create")]
+
+
+def shown(home: Path) -> dict[str, Any]:
+    result = run_cli("graduation", "show", "1", "--json", home=home)
+    assert result.returncode == 0, result.stdout + result.stderr
+    data: dict[str, Any] = json.loads(result.stdout)
+    return data
+
+
+def test_trade_testnet_when_the_candidate_falls_below_its_band_then_cut_and_demoted_in_the_history(
+    tmp_path: Path, public_ws: FakePublicWs
+) -> None:
+    home = tmp_path / "home"
+    sid = candidate_in_testnet(home, band=(0.05, 0.5))  # a 5% mean per 1h trade: the real bars fall below
+    out, created = trade_testnet(home, public_ws)
+    assert created and all(c.startswith("lvg1-") for c in created), created
+
+    assert f"CANDIDATE {sid} in TESTNET: closed trades are held to its band (0.05, 0.5)" in out, out
+    lines = out.splitlines()
+    cut = [ln for ln in lines if ln.startswith(f"ALLOCATION {sid} -> 0.50: ")]
+    zero = [ln for ln in lines if ln.startswith(f"ALLOCATION {sid} -> 0.00: ")]
+    requested = [ln for ln in lines if ln.startswith(f"DEMOTION requested for {sid}: ")]
+    demoted = [ln for ln in lines if ln.startswith("DEMOTED candidate 1 TESTNET -> PAPER by monitor: ")]
+    assert len(cut) == 1 and "(breach 1 of 2)" in cut[0], out
+    assert len(zero) == 1 and len(requested) == 1 and len(demoted) == 1, out
+    assert lines.index(cut[0]) < lines.index(requested[0]) < lines.index(demoted[0])  # cut first, then demoted
+    assert "below the backtest's Monte Carlo band low 5.00% (breach 2 of 2)" in demoted[0]
+    # the cut sizes entries down; once demoted (allocation 0) nothing more is traded
+    buys = [(i, float(ln.split()[3])) for i, ln in enumerate(lines) if ln.startswith("FILL BTCUSDT Buy ")]
+    before = [q for i, q in buys if i < lines.index(cut[0])]
+    after = [q for i, q in buys if lines.index(cut[0]) < i]
+    assert before and after and max(after) < min(before), buys
+    assert not [ln for ln in lines[lines.index(demoted[0]) :] if ln.startswith("FILL ")], out
+
+    data = shown(home)
+    assert data["stage"] == "PAPER"
+    row = data["history"][-1]
+    assert (row["from"], row["to"], row["by"]) == ("TESTNET", "PAPER", "monitor"), row
+    assert row["reason"].startswith("performance monitor: mean return over the last 2 trades ")
+    assert row["reason"].endswith("is below the backtest's Monte Carlo band low 5.00% (breach 2 of 2)")
+    assert row["metrics"]["band_low"] == 0.05
+    mean = row["metrics"]["rolling_mean_return"]
+    assert mean < 0.05 and f"{mean * 100:.2f}%" in row["reason"]  # the number in the reason is the recorded one
+    assert [r["to"] for r in data["history"]] == ["CANDIDATE", "PAPER", "TESTNET", "PAPER"]  # appended
+
+
+def test_trade_testnet_when_the_candidate_stays_inside_a_wide_band_then_it_is_not_demoted(
+    tmp_path: Path, public_ws: FakePublicWs
+) -> None:
+    home = tmp_path / "home"
+    sid = candidate_in_testnet(home, band=(-0.5, 0.5))
+    out, created = trade_testnet(home, public_ws)
+    assert len(created) >= 3 and all(c.startswith("lvg1-") for c in created), created
+    assert f"CANDIDATE {sid} in TESTNET" in out, out
+    assert "ALLOCATION" not in out and "DEMOT" not in out, out
+    data = shown(home)
+    assert data["stage"] == "TESTNET" and len(data["history"]) == 3
