@@ -17,11 +17,14 @@ from workstation.data.arrays import CandleArrays
 from workstation.strategies.builtin.ml import (  # the tradeable strategy computes the same features
     RETURN_WINDOWS,
     VOL_WINDOWS,
+    asof,
     atr,
     bollinger_position,
     candle_features,
+    funding_features,
     log_returns,
     macd_histogram,
+    peer_features,
     zscore,
 )
 
@@ -71,43 +74,6 @@ class FeatureSet:
         return pd.DataFrame(self.values, columns=list(self.names), index=pd.to_datetime(self.ts, unit="ms", utc=True))
 
 
-def asof(target_ts: np.ndarray, source_ts: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """The last source value at or before each target time (NaN before the first)."""
-    idx = np.searchsorted(source_ts, target_ts, side="right") - 1
-    out = np.full(len(target_ts), np.nan)
-    ok = idx >= 0
-    out[ok] = values[idx[ok]]
-    return out
-
-
-def funding_features(
-    bar_ts: np.ndarray, step_ms: int, funding_ts: np.ndarray, rates: np.ndarray
-) -> dict[str, np.ndarray]:
-    """The last settled rate and the mean of the last 21 settlements, known at each bar's close.
-
-    A settlement at T (rounded to the second: Bybit's times jitter by a few ms) is known from T on,
-    so bar t (closing at ts[t] + step) sees settlements with T <= ts[t] + step - 1.
-    """
-    if len(funding_ts) == 0:
-        nan = np.full(len(bar_ts), np.nan)
-        return {"funding_last": nan, "funding_mean21": nan.copy()}
-    t = (np.asarray(funding_ts, dtype=np.int64) + 500) // 1000 * 1000
-    r = np.asarray(rates, dtype=np.float64)
-    mean21 = pd.Series(r).rolling(21, min_periods=1).mean().to_numpy()
-    closes = bar_ts + step_ms - 1
-    return {"funding_last": asof(closes, t, r), "funding_mean21": asof(closes, t, mean21)}
-
-
-def _peer(candles: CandleArrays, peer: CandleArrays, name: str) -> dict[str, np.ndarray]:
-    """Peer returns aligned on exact bar times (as-of for missing bars) and the rolling correlation."""
-    own = log_returns(candles.close, 1)
-    peer_close = asof(candles.ts, peer.ts, peer.close)
-    out = {f"{name}_ret_1": log_returns(peer_close, 1), f"{name}_ret_24": log_returns(peer_close, 24)}
-    out[f"{name}_corr_168"] = pd.Series(own).rolling(168).corr(pd.Series(out[f"{name}_ret_1"])).to_numpy()
-    out[f"{name}_rel_24"] = log_returns(candles.close, 24) - out[f"{name}_ret_24"]
-    return out
-
-
 def build_features(
     candles: CandleArrays,
     *,
@@ -122,7 +88,7 @@ def build_features(
     if funding is not None:
         cols |= funding_features(candles.ts, step_ms, *funding)
     for name, peer in (peers or {}).items():
-        cols |= _peer(candles, peer, name)
+        cols |= peer_features(candles, peer, name)
     values = np.column_stack([np.asarray(v, dtype=np.float64) for v in cols.values()])
     values[~np.isfinite(values)] = np.nan
     return FeatureSet(candles.ts, tuple(cols), values)

@@ -25,12 +25,13 @@ from workstation.backtest.runner import combinations
 from workstation.backtest.simulator import SimResult, simulate
 from workstation.data.arrays import CandleArrays
 from workstation.discovery import ml
-from workstation.strategies.base import Signals, signals
+from workstation.strategies.base import Signals, StrategyInputs, signals
 from workstation.strategies.builtin import REGISTRY, build
 from workstation.strategies.builtin.ml import FEATURE_WARMUP, MlClassifier
 
 ML = "ml"
 ML_STRATEGY = "ml_classifier"
+PEER_SYMBOLS = {"btc": "BTCUSDT"}  # discovery.run's peer names -> symbols
 RULE_FAMILIES: tuple[str, ...] = ("sma_cross", "ema_cross", "donchian", "rsi_reversion", "bollinger_reversion")
 BACKENDS: tuple[str, ...] = ("process", "serial", "dask")
 
@@ -43,8 +44,8 @@ class MarketInput:
     interval: str
     candles: CandleArrays
     funding: np.ndarray  # per-bar rate charged at each bar's open (backtest.costs.funding_per_bar)
-    # funding settlements and peer markets feed the analysis features (features.build_features); the
-    # tradeable ml_classifier sees only its own candles, as the engine gives it
+    # funding settlements and peer markets feed the analysis features (features.build_features) and,
+    # bound as its declared inputs, an ml_classifier with features=2 (funding) or a peer
     funding_events: tuple[np.ndarray, np.ndarray] | None = None  # (settlement ts, rate)
     peers: dict[str, CandleArrays] = field(default_factory=dict)  # e.g. {"btc": ...} for altcoins
 
@@ -59,7 +60,8 @@ class SearchConfig:
     min_train: int = 3000  # bars before the first out-of-sample fold
     step: int = 1000  # bars per out-of-sample fold (ML models refit as often)
     embargo: int = 24
-    features: int = 1  # ml_classifier feature set (0 = returns and volatility, 1 = plus indicators)
+    features: int = 1  # ml_classifier feature set (0 = returns and volatility, 1 = plus indicators, 2 = funding)
+    peer: int = 0  # ml_classifier peer code (strategies.builtin.ml.PEERS; 1 = BTCUSDT), 0 = none
     regime_window: int = 72
     mc_iterations: int = 2000  # Monte Carlo paths per candidate (backtest.montecarlo bootstrap)
     cost: CostModel = field(default_factory=CostModel)
@@ -188,8 +190,14 @@ def ml_strategy(model: str, horizon: int, cfg: SearchConfig) -> MlClassifier:
             "refit": cfg.step,
             "embargo": cfg.embargo,
             "seed": cfg.seed,
+            "peer": cfg.peer,
         }
     )
+
+
+def ml_inputs(m: MarketInput) -> StrategyInputs:
+    """The market's funding settlements and peers as ml_classifier inputs (peer "btc" = BTCUSDT)."""
+    return StrategyInputs(m.funding_events, {PEER_SYMBOLS.get(k, k): v for k, v in m.peers.items()})
 
 
 def ml_task(m: MarketInput, model: str, horizon: int, cfg: SearchConfig) -> list[Trial]:
@@ -198,6 +206,8 @@ def ml_task(m: MarketInput, model: str, horizon: int, cfg: SearchConfig) -> list
     from threadpoolctl import threadpool_limits
 
     base = ml_strategy(model, horizon, cfg)
+    if base.inputs():
+        base = base.bind(ml_inputs(m))
     with threadpool_limits(1):  # the pool already uses every core
         proba = base.probabilities(m.candles)
     out = []

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import cast
 
 from workstation.backtest.costs import CostModel
+from workstation.backtest.inputs import bind_inputs
 from workstation.data.store import CandleStore
 from workstation.engine.kernel import EngineKernel
 from workstation.exchanges.simulated.client import PaperExecutionClient
@@ -18,6 +19,7 @@ from workstation.paper.replay import ReplayData, load_replay, replay
 from workstation.paper.risk_path import RiskPath
 from workstation.paper.runner import StrategyRunner
 from workstation.safety.gate import GuardedExecutionClient, SafetyGate
+from workstation.strategies.base import Strategy
 from workstation.strategies.builtin import build
 
 log = logging.getLogger(__name__)
@@ -82,12 +84,14 @@ async def run_replay(
     engine (see paper.risk_path.build_risk_path), else sized like the backtest. `resume`: a restored
     (journalled) venue goes on after the last candle it finished (see paper.replay.replay)."""
 
-    def load() -> tuple[str, ReplayData]:
+    def load() -> tuple[str, ReplayData, Strategy]:
         with CandleStore.open(store_path) as store:
-            return load_series(store, spec)
+            venue, data = load_series(store, spec)
+            # the series it declares (funding, peer candles) from the same store, as the backtest binds them
+            strategy = bind_inputs(store, build(spec.strategy), venue, spec.symbol, spec.interval, data.candles)
+            return venue, data, strategy
 
-    venue, data = await asyncio.to_thread(load)
-    strategy = build(spec.strategy)
+    venue, data, strategy = await asyncio.to_thread(load)
     runner = StrategyRunner(
         kernel,
         strategy,

@@ -6,6 +6,13 @@ default and an inclusive range with a step, so sweep grids and GUI widgets can b
 candles[: t + 1] only (the close of bar t is known); the simulator acts on row t at bar t + 1.
 Live, the same method runs on the latest window and the last row is the current intent.
 
+Extra inputs: a strategy may declare, in `inputs()`, series beyond its own candles (the funding
+history of its symbol, a peer symbol's candles). Whoever loads its candles (the backtest, discovery,
+the paper replay) loads those too and calls `bind(StrategyInputs(...))`; `compute` then reads them
+with `bound_inputs()` and aligns them causally by timestamp (as-of the close of each of its bars),
+so the same bound strategy gives the same signals over the whole history or over any later window.
+Rule strategies declare none and are untouched.
+
 Never call `compute` directly from an engine: `signals(strategy, candles)` validates the result and
 turns any exception into a `StrategyError` naming the strategy and the first bar that fails.
 """
@@ -17,7 +24,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Self, cast
 
 import numpy as np
 
@@ -91,6 +98,29 @@ class Signals:
         return Signals(*(c[index] for c in self.columns()))
 
 
+FUNDING, PEER = "funding", "peer"
+
+
+@dataclass(frozen=True, slots=True)
+class InputSpec:
+    """A series a strategy needs besides its candles: `FUNDING` of its own symbol, or `PEER` candles
+    of `symbol` at the strategy's interval on the same venue."""
+
+    kind: str
+    symbol: str = ""
+
+    def describe(self, own_symbol: str = "its symbol") -> str:
+        return f"the funding history of {own_symbol}" if self.kind == FUNDING else f"{self.symbol} candles"
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class StrategyInputs:
+    """The loaded extra series: funding settlements (ts, rate) and peer candles by symbol."""
+
+    funding: tuple[np.ndarray, np.ndarray] | None = None
+    peers: Mapping[str, CandleArrays] = field(default_factory=dict)
+
+
 @dataclass(frozen=True, slots=True)
 class ParamSpec:
     name: str
@@ -157,6 +187,19 @@ class Strategy:
     def warmup(self) -> int:
         """Bars needed before the first meaningful signal (the live engine keeps at least this many)."""
         return 1
+
+    def inputs(self) -> tuple[InputSpec, ...]:
+        """Series this strategy needs besides its own candles (none by default)."""
+        return ()
+
+    def bind(self, inputs: StrategyInputs) -> Self:
+        """A copy with the same params that reads `inputs` in `compute` (params, label unchanged)."""
+        bound = dataclasses.replace(self)
+        object.__setattr__(bound, "_inputs", inputs)
+        return bound
+
+    def bound_inputs(self) -> StrategyInputs | None:
+        return cast(StrategyInputs | None, getattr(self, "_inputs", None))
 
     def compute(self, candles: CandleArrays) -> Signals:
         raise NotImplementedError

@@ -28,12 +28,13 @@ import pandas as pd
 
 from workstation.data.arrays import CandleArrays
 from workstation.strategies import indicators as ind
-from workstation.strategies.base import Signals, Strategy, param
+from workstation.strategies.base import FUNDING, PEER, InputSpec, Signals, Strategy, StrategyInputs, param
 
 LOGISTIC, HGB = 0, 1
 MODEL_CODES: dict[str, int] = {"logistic": LOGISTIC, "logreg": LOGISTIC, "hgb": HGB}
 MODEL_NAMES: tuple[str, ...] = ("logistic", "hgb")
-RETURNS, TECHNICAL = 0, 1
+RETURNS, TECHNICAL, WITH_FUNDING = 0, 1, 2
+PEERS: tuple[str, ...] = ("", "BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT")  # the `peer` param's codes
 RETURN_WINDOWS: tuple[int, ...] = (1, 4, 12, 24, 72)
 VOL_WINDOWS: tuple[int, ...] = (24, 168)
 # rows before this are never trained on: the longest feature window (168) is full and exponentially
@@ -103,6 +104,50 @@ def candle_features(candles: CandleArrays, prefix: str = "", *, technical: bool 
     with np.errstate(divide="ignore", invalid="ignore"):
         out["range_pos"] = (c - lo) / (hi - lo)
     return out
+
+
+def asof(target_ts: np.ndarray, source_ts: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """The last source value at or before each target time (NaN before the first)."""
+    idx = np.searchsorted(source_ts, target_ts, side="right") - 1
+    out = np.full(len(target_ts), np.nan)
+    ok = idx >= 0
+    out[ok] = values[idx[ok]]
+    return out
+
+
+def funding_features(
+    bar_ts: np.ndarray, step_ms: int, funding_ts: np.ndarray, rates: np.ndarray
+) -> dict[str, np.ndarray]:
+    """The last settled rate and the mean of the last 21 settlements, known at each bar's close.
+
+    A settlement at T (rounded to the second: Bybit's times jitter by a few ms) is known from T on,
+    so bar t (closing at ts[t] + step) sees settlements with T <= ts[t] + step - 1.
+    """
+    if len(funding_ts) == 0:
+        nan = np.full(len(bar_ts), np.nan)
+        return {"funding_last": nan, "funding_mean21": nan.copy()}
+    t = (np.asarray(funding_ts, dtype=np.int64) + 500) // 1000 * 1000
+    r = np.asarray(rates, dtype=np.float64)
+    mean21 = pd.Series(r).rolling(21, min_periods=1).mean().to_numpy()
+    closes = bar_ts + step_ms - 1
+    return {"funding_last": asof(closes, t, r), "funding_mean21": asof(closes, t, mean21)}
+
+
+def peer_features(candles: CandleArrays, peer: CandleArrays, name: str) -> dict[str, np.ndarray]:
+    """Peer returns aligned on bar open times (the peer bar opened with ours closes with it; as-of
+    for missing bars, so no later peer bar is ever used) and their rolling correlation with ours."""
+    own = log_returns(candles.close, 1)
+    peer_close = asof(candles.ts, peer.ts, peer.close)
+    out = {f"{name}_ret_1": log_returns(peer_close, 1), f"{name}_ret_24": log_returns(peer_close, 24)}
+    out[f"{name}_corr_168"] = pd.Series(own).rolling(168).corr(pd.Series(out[f"{name}_ret_1"])).to_numpy()
+    out[f"{name}_rel_24"] = log_returns(candles.close, 24) - out[f"{name}_ret_24"]
+    return out
+
+
+def bar_step(ts: np.ndarray) -> int:
+    """The bar length in ms: the smallest positive step between bars (1 for fewer than two bars)."""
+    steps = np.diff(ts)
+    return int(steps[steps > 0].min()) if (steps > 0).any() else 1
 
 
 def average_uniqueness(rows: np.ndarray, horizon: int) -> np.ndarray:
@@ -189,9 +234,7 @@ def anchors(ts: np.ndarray, refit: int) -> np.ndarray:
     """Bars where a new `refit`-bar period of absolute time starts (bar 0 never is one)."""
     if len(ts) < 2:
         return np.empty(0, np.int64)
-    steps = np.diff(ts)
-    bar = int(steps[steps > 0].min()) if (steps > 0).any() else 1
-    slot = ts // (bar * refit)
+    slot = ts // (bar_step(ts) * refit)
     return np.flatnonzero(np.diff(slot) != 0) + 1
 
 
@@ -203,16 +246,35 @@ class MlClassifier(Strategy):
     horizon: int = param(6, 1, 168, 1, "label: the sign of the return over the next N bars")
     threshold: float = param(0.55, 0.5, 0.8, 0.01, "long when P(up) > threshold")
     short: int = param(0, 0, 1, 1, "1 = short when P(up) < 1 - threshold")
-    features: int = param(1, 0, 1, 1, "0 = returns and volatility, 1 = plus technical indicators")
+    features: int = param(
+        1, 0, 2, 1, "0 = returns and volatility, 1 = plus technical indicators, 2 = plus funding rate"
+    )
     train: int = param(2000, 200, 50_000, 100, "training rows per fit (a rolling window of past bars)")
     refit: int = param(500, 24, 10_000, 24, "refit every K bars (anchored in absolute time)")
     embargo: int = param(24, 0, 500, 1, "bars between the newest training label's end and the refit bar")
     weighting: int = param(1, 0, 1, 1, "1 = weight rows by their labels' average uniqueness")
     seed: int = param(0, 0, 1000, 1, "model seed")
+    peer: int = param(
+        0,
+        0,
+        len(PEERS) - 1,
+        1,
+        "peer returns as features: " + ", ".join(f"{i} = {s or 'none'}" for i, s in enumerate(PEERS)),
+    )
 
     def check(self) -> None:
         if self.model not in (LOGISTIC, HGB):
             raise ValueError(f"model must be 0 (logistic) or 1 (hgb), not {self.model}")
+
+    @property
+    def peer_symbol(self) -> str:
+        return PEERS[self.peer]
+
+    def inputs(self) -> tuple[InputSpec, ...]:
+        out = [InputSpec(FUNDING)] if self.features >= WITH_FUNDING else []
+        if self.peer:
+            out.append(InputSpec(PEER, self.peer_symbol))
+        return tuple(out)
 
     @property
     def warmup(self) -> int:
@@ -222,11 +284,37 @@ class MlClassifier(Strategy):
         side = "long/short" if self.short else "long"
         return (
             f"ml_classifier({MODEL_NAMES[self.model]},h={self.horizon},p>{self.threshold:g},{side},"
-            f"train={self.train},refit={self.refit})"
+            f"train={self.train},refit={self.refit}"
+            + (",funding" if self.features >= WITH_FUNDING else "")
+            + (f",peer={self.peer_symbol}" if self.peer else "")
+            + ")"
         )
 
+    def _extra(self) -> StrategyInputs:
+        """The bound inputs, or a ValueError naming every series this strategy lacks."""
+        got = self.bound_inputs()
+        missing = [
+            spec.describe()
+            for spec in self.inputs()
+            if got is None
+            or (spec.kind == FUNDING and got.funding is None)
+            or (spec.kind == PEER and spec.symbol not in got.peers)
+        ]
+        if missing:
+            raise ValueError(
+                f"{self.label()} needs {' and '.join(missing)}, which were not loaded with its candles "
+                "(bind them: backtest.inputs.bind_inputs)"
+            )
+        return got or StrategyInputs()
+
     def feature_matrix(self, candles: CandleArrays) -> np.ndarray:
-        cols = candle_features(candles, technical=self.features == TECHNICAL)
+        cols = candle_features(candles, technical=self.features >= TECHNICAL)
+        if self.inputs():
+            extra = self._extra()
+            if self.features >= WITH_FUNDING and extra.funding is not None:
+                cols |= funding_features(candles.ts, bar_step(candles.ts), *extra.funding)
+            if self.peer:
+                cols |= peer_features(candles, extra.peers[self.peer_symbol], "peer")
         x = np.column_stack([np.asarray(v, dtype=np.float64) for v in cols.values()])
         x[~np.isfinite(x)] = np.nan
         return x
