@@ -129,3 +129,33 @@ def test_trade_testnet_when_the_candidate_stays_inside_a_wide_band_then_it_is_no
     assert "ALLOCATION" not in out and "DEMOT" not in out, out
     data = shown(home)
     assert data["stage"] == "TESTNET" and len(data["history"]) == 3
+
+
+def test_trade_testnet_when_restarted_then_the_monitor_carries_on_from_the_ledger_and_demotes(
+    tmp_path: Path, public_ws: FakePublicWs
+) -> None:
+    """Two runs of 16 bars on one account: the first cuts the allocation (2 trades below the band),
+    the restart reads the candidate's trades closed since it entered TESTNET from the ledger, so the
+    breach count carries on and its next trade makes the second breach: demoted."""
+    home = tmp_path / "home"
+    sid = candidate_in_testnet(home, band=(0.05, 0.5))
+    with StreamingFakeBybit() as fake:
+        outs = []
+        for warm_bars in (200, 216):  # the second run's history is the first run's plus the bars it traded
+            warm, live = real_hours(warm_bars, 16)
+            serve_history(fake, warm)
+            with live_trader(
+                home, fake, public_ws, "--bars", "16", debug=False, stream_url=fake.ws.url, overrides=MONITOR
+            ) as t:
+                t.wait_for("READY BTCUSDT 1h")
+                feed_bars(t, fake, public_ws, live)
+                outs.append(t.finish())
+            assert t.process.returncode == 0, outs[-1]
+    first, second = outs
+    assert f"ALLOCATION {sid} -> 0.50: " in first and "DEMOT" not in first and "RESUME" not in first, first
+    resumed = [ln for ln in second.splitlines() if ln.startswith(f"RESUME {sid}: ")]
+    assert len(resumed) == 1 and "closed trade(s) on bybit-testnet since it entered TESTNET" in resumed[0], second
+    assert int(resumed[0].split(": ", 1)[1].split()[0]) >= 2
+    assert "DEMOTED candidate 1 TESTNET -> PAPER by monitor: " in second and "(breach 2 of 2)" in second, second
+    data = shown(home)
+    assert data["stage"] == "PAPER" and data["history"][-1]["by"] == "monitor"

@@ -22,6 +22,8 @@ from types import TracebackType
 from workstation.bus import EventBus
 from workstation.core.clock import Clock
 from workstation.core.events import GraduationTransition, StrategyAllocationChanged, StrategyDemotionRequested
+from workstation.engine.ledger import Ledger
+from workstation.graduation.ledger_trades import ledger_trading
 from workstation.graduation.models import Candidate
 from workstation.graduation.pipeline import GraduationPipeline
 from workstation.graduation.store import GraduationStore, store_path
@@ -50,6 +52,7 @@ class CandidateWatch:
         self.demotions: list[str] = []  # "<from> -> <to>: <reason>", as the history records them
         self._store: GraduationStore | None = None
         self._pipeline: GraduationPipeline | None = None
+        self._monitor = monitor
         self._subs: list[tuple[type, Callable[..., None]]] = [
             (StrategyAllocationChanged, self._on_allocation),
             (StrategyDemotionRequested, self._on_request),
@@ -68,6 +71,26 @@ class CandidateWatch:
                 f"CANDIDATE {cand.strategy_id} in {cand.stage.value}: closed trades are held to its band "
                 f"{cand.evidence.mc_band}"
             )
+
+    def resume(self, ledger: Ledger, venue: str) -> int:
+        """Give the monitor the candidate's trades closed on `venue` since it entered its stage, from
+        the ledger (a restarted trader's rolling window and breach count carry on where they were;
+        a breach they already make is acted on now). Returns how many. Each return is the round
+        trip's P&L after fees over its entry notional."""
+        if self.candidate is None or self._monitor is None or self._pipeline is None:
+            return 0
+        cand = self.candidate
+        entered = [t.ts for t in self._pipeline.history(cand.id) if t.to_stage is cand.stage]
+        trading = ledger_trading(ledger, cand, venue, start_ms=entered[-1] if entered else None)
+        closed = [t for t in trading.trades if t.pnl is not None and t.qty * t.entry_price > 0]
+        if closed:
+            self.echo(
+                f"RESUME {cand.strategy_id}: {len(closed)} closed trade(s) on {venue} since it entered {cand.stage.value}"
+            )
+        for t in closed:
+            assert t.pnl is not None
+            self._monitor.record_trade(cand.strategy_id, t.pnl / (t.qty * t.entry_price))
+        return len(closed)
 
     @property
     def strategy_id(self) -> str | None:

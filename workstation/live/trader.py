@@ -122,6 +122,8 @@ async def trade_live(
         live_state = runtime.state_dir / "risk.json"  # the live trading state, not the paper account's
         risk = build_risk_path(runtime, spec.symbol, spec.interval, strategy.label(), cost, state_path=live_state)
         watch = watch_candidate(runtime, risk, echo)  # a TESTNET/LIVE candidate is held to its band too
+        if not debug:  # its trades closed by earlier runs since it entered the stage: the window carries on
+            watch.resume(kernel.ledger, spec.venue.value)
         with contextlib.suppress(WorkstationError):
             inst = await engine.bybit.precheck.instruments.get(spec.symbol, Category.LINEAR)
             if inst is not None:
