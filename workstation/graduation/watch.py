@@ -10,7 +10,10 @@ the append-only history (GraduationPipeline.listen) and reports each step to the
     DEMOTION requested for g1: ...
     DEMOTED candidate 1 TESTNET -> PAPER by monitor: performance monitor: ...
 
-With no candidate the graduation store is not opened (nor created) and the monitor expects nothing.
+A restarted live trader calls `resume` with its ledger: the candidate's trades closed on the venue
+since it entered its stage go through the monitor first (`RESUME ...`), so the rolling window and
+the breach count carry over runs. With no candidate the graduation store is not opened (nor
+created) and the monitor expects nothing.
 """
 
 from __future__ import annotations

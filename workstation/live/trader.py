@@ -9,9 +9,10 @@ the gate denies every order (each denial is printed) and the strategy sizes agai
 `trading.paper_balance` that never trades; the ledger is not reconciled against it. Otherwise the
 kernel reconciles with the venue first, follows the private stream (REST polling covers it) and
 the runner resumes an open position as acted on. A graduation candidate of the venue's stage
-(TESTNET on testnet, LIVE on mainnet; demo has no stage) trades under its id and is held to its backtest's Monte
-Carlo band as on paper (paper.trading.watch_candidate): below it, its allocation is cut, then it is
-demoted, with the reason and the numbers in its history.
+(TESTNET on testnet, LIVE on mainnet; demo has no stage) trades under its id and is held to its
+backtest's Monte Carlo band as on paper (paper.trading.watch_candidate): below it, its allocation is
+cut, then it is demoted, with the reason and the numbers in its history. A restart first gives the
+monitor the candidate's trades closed since it entered the stage, from the ledger.
 """
 
 from __future__ import annotations
