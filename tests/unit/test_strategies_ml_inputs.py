@@ -140,3 +140,23 @@ def test_bind_inputs_when_funding_not_stored_then_error_names_venue_and_symbol(
     assert got is not None and got.funding is not None and len(got.funding[0]) == len(ts)
     assert got.peers["BTCUSDT"].ts[-1] <= eth.ts[-1]  # nothing past the market's span is loaded
     assert bound.values() == build("ml_classifier", {"features": 2, "peer": 1}).values()
+
+
+def test_ml_task_when_config_asks_funding_and_peer_then_candidate_equals_bound_backtest(
+    eth: CandleArrays, inputs: StrategyInputs
+) -> None:
+    from workstation.backtest.costs import funding_per_bar
+    from workstation.backtest.runner import run_backtest
+    from workstation.discovery.search import MarketInput, SearchConfig, ml_task
+
+    fund = funding_per_bar(eth.ts, *inputs.funding) if inputs.funding else np.zeros(len(eth))
+    cfg = SearchConfig(models=("logreg",), thresholds=(0.52,), min_train=1000, step=240, embargo=6, features=2, peer=1)
+    m = MarketInput("ETHUSDT", "1h", eth, fund, inputs.funding, {"btc": inputs.peers["BTCUSDT"]})
+    trials = ml_task(m, "logreg", 6, cfg)
+    assert len(trials) == 2 and all(t.params["features"] == 2 and t.params["peer"] == 1 for t in trials)
+    for t in trials:  # the candidate discovery ranks is exactly the bound strategy's backtest
+        bt = run_backtest(build("ml_classifier", t.params).bind(inputs), eth, cfg.cost, cash=cfg.cash, funding=fund)
+        assert t.metrics["total_return"] == bt.metrics["total_return"]
+        assert t.metrics["trade_count"] == bt.metrics["trade_count"] > 0
+    with pytest.raises(ValueError, match="funding history of its symbol"):
+        ml_task(MarketInput("ETHUSDT", "1h", eth, fund, None, {"btc": inputs.peers["BTCUSDT"]}), "logreg", 6, cfg)
