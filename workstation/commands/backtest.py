@@ -79,6 +79,7 @@ def run(
         raise bc.fail(str(exc).strip("'\"")) from exc
     cost = bc.cost_model(fee_bps, maker_fee_bps, slippage_bps, vol_impact, volume_impact, leverage, mmr, size)
     mkt = bc.market(ctx, db, symbol, interval, venue, start, end, allow_gaps)
+    strat = bc.with_inputs(ctx, db, strat, mkt)
     try:
         bt = run_backtest(strat, mkt.candles, cost, cash=cash, funding=mkt.funding)
         if check:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from workstation.backtest.runner import Backtest, Market
     from workstation.backtest.simulator import SimResult
     from workstation.backtest.walkforward import WalkForward
+    from workstation.strategies.base import Strategy
 
 out = Console(soft_wrap=True, emoji=False, highlight=False)
 err = Console(stderr=True, soft_wrap=True, emoji=False, highlight=False)
@@ -128,6 +129,24 @@ def market(
             return load_market(store, symbol, interval, venue=venue, start=lo, end=hi, allow_gaps=allow_gaps)
     except (LookupError, ValueError) as exc:
         raise fail(str(exc)) from exc
+
+
+def with_inputs(ctx: typer.Context, db: str | None, strategy: Strategy, mkt: Market) -> Strategy:
+    """`strategy` bound to the extra series it declares (funding, a peer's candles) from the same
+    store, as discovery and the paper replay bind them; itself when it declares none."""
+    if not strategy.inputs():
+        return strategy
+    from workstation.backtest.inputs import bind_inputs
+    from workstation.commands.common import options
+    from workstation.data.store import CandleStore
+    from workstation.runtime import resolve_home
+
+    path = db or resolve_home(options(ctx).home) / "candles.db"
+    try:
+        with CandleStore.open(path) as store:
+            return bind_inputs(store, strategy, mkt.venue, mkt.symbol, mkt.interval, mkt.candles)
+    except LookupError as exc:
+        raise fail(str(exc.args[0] if exc.args else exc)) from exc
 
 
 def fmt(value: Any, pct: bool = False) -> str:
