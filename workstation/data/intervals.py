@@ -83,3 +83,20 @@ def infer_interval(ts: np.ndarray) -> str | None:
         return None
     values, counts = np.unique(steps, return_counts=True)
     return interval_name(int(values[np.argmax(counts)]))
+
+
+# our interval names -> Bybit V5 kline interval codes (REST `interval`, WebSocket `kline.<code>.<symbol>`)
+BYBIT_KLINE_CODES: dict[str, str] = {
+    "1m": "1",
+    "3m": "3",
+    "5m": "5",
+    "15m": "15",
+    "30m": "30",
+    "1h": "60",
+    "2h": "120",
+    "4h": "240",
+    "6h": "360",
+    "12h": "720",
+    "1d": "D",
+    "1w": "W",
+}

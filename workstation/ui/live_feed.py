@@ -19,6 +19,7 @@ from collections.abc import Collection
 from PySide6.QtCore import QObject, Signal
 
 from workstation.core.enums import Venue
+from workstation.data.intervals import BYBIT_KLINE_CODES
 from workstation.exchanges.bybit.public_stream import (
     PUBLIC_URLS,
     BybitPublicStream,
@@ -31,21 +32,6 @@ from workstation.exchanges.bybit.public_stream import (
 log = logging.getLogger(__name__)
 
 URL_ENV = "WORKSTATION_PUBLIC_STREAM_URL"
-# chart interval -> Bybit V5 kline interval code
-BYBIT_INTERVALS = {
-    "1m": "1",
-    "3m": "3",
-    "5m": "5",
-    "15m": "15",
-    "30m": "30",
-    "1h": "60",
-    "2h": "120",
-    "4h": "240",
-    "6h": "360",
-    "12h": "720",
-    "1d": "D",
-    "1w": "W",
-}
 _BYBIT_SYMBOL = re.compile(r"^[A-Z0-9]{2,20}(USDT|USDC|PERP)$")
 
 
@@ -87,7 +73,7 @@ class LiveFeed(QObject):
         """Follow a chart series; returns False (and stops) when Bybit has no such kline. `listed`:
         Bybit's linear symbols from the stored instrument list (None: none stored, so the name
         decides, see listed_on_bybit)."""
-        code = BYBIT_INTERVALS.get(interval)
+        code = BYBIT_KLINE_CODES.get(interval)
         known = listed_on_bybit(symbol) if listed is None else symbol in listed
         if code is None or not known:
             self.stop()

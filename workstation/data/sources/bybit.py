@@ -26,6 +26,7 @@ from workstation.core.errors import ExchangeError, ExchangeUnavailable
 from workstation.core.types import Instrument
 from workstation.data.arrays import CandleArrays
 from workstation.data.download import BAN_MS, IpBanned, Pacing
+from workstation.data.intervals import BYBIT_KLINE_CODES as INTERVALS
 from workstation.data.intervals import format_ms, interval_ms
 
 KLINE_LIMIT = 1000
@@ -34,20 +35,6 @@ INSTRUMENTS_LIMIT = 1000
 RATE_LIMITED = 10006
 # retCodes that mean "busy, try again", not "your request is wrong".
 TRANSIENT_CODES = frozenset({10000, 10006, 10016, 10018, 10429})
-INTERVALS = {
-    "1m": "1",
-    "3m": "3",
-    "5m": "5",
-    "15m": "15",
-    "30m": "30",
-    "1h": "60",
-    "2h": "120",
-    "4h": "240",
-    "6h": "360",
-    "12h": "720",
-    "1d": "D",
-    "1w": "W",
-}
 
 
 class BybitIpBanned(IpBanned):

@@ -1,0 +1,83 @@
+"""`workstation graduation evaluate|report`: a candidate's trading read from the ledger of its
+stage's venue, the stored candles to backtest it on, and the performance measured from both."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from workstation.commands.common import fail, options, out_console
+from workstation.core.enums import Venue
+from workstation.graduation.models import Candidate, Performance
+
+
+def candidate_trading(
+    ctx: typer.Context,
+    cand: Candidate,
+    start: str | None,
+    end: str | None,
+    venue: str | None,
+    db: str | None,
+    on: str | None,
+    all_fills: bool,
+) -> tuple[Any, Any]:
+    """The candidate's ledger trading on its venue and the candles to backtest it on (None: not stored)."""
+    from workstation.commands import backtest_common as bc
+    from workstation.commands.graduation_report import load_trading, stage_venue
+    from workstation.data.intervals import interval_ms, parse_time
+
+    rt = options(ctx).runtime()
+    try:
+        where = stage_venue(cand, on)
+        lo = None if start is None else parse_time(start)
+        hi = None if end is None else parse_time(end)
+        trading = load_trading(rt.home, cand, where, lo, hi, tagged=not all_fills)
+    except (LookupError, ValueError) as exc:
+        raise fail(f"error: {exc}") from exc
+    if start is not None or end is not None:
+        return trading, bc.market(ctx, db, cand.symbol, cand.interval, venue, start, end, True)
+    first, last = trading.span or (0, 0)
+    step = interval_ms(cand.interval)
+    try:
+        mkt = stored_market(ctx, db, cand, venue, first - first % step, last - last % step + step)
+    except (LookupError, ValueError):
+        mkt = None
+    return trading, mkt
+
+
+def stored_market(ctx: typer.Context, db: str | None, cand: Candidate, venue: str | None, lo: int, hi: int) -> Any:
+    from workstation.backtest.runner import load_market
+    from workstation.data.store import CandleStore
+    from workstation.runtime import resolve_home
+
+    path = db or resolve_home(options(ctx).home) / "candles.db"
+    if not Path(path).exists():
+        raise LookupError(f"no candle store at {path}")
+    with CandleStore.open(path) as store:
+        return load_market(store, cand.symbol, cand.interval, venue=venue, start=lo, end=hi, allow_gaps=True)
+
+
+def measured(
+    ctx: typer.Context,
+    cand: Candidate,
+    start: str | None,
+    end: str | None,
+    venue: str | None,
+    db: str | None,
+    on: str | None,
+    all_fills: bool,
+) -> Performance:
+    from workstation.commands.graduation_report import measured_performance
+
+    trading, mkt = candidate_trading(ctx, cand, start, end, venue, db, on, all_fills)
+    rt = options(ctx).runtime()
+    try:
+        perf, _report = measured_performance(rt.home, cand, trading, mkt, rt.settings.trading.paper_balance)
+    except (LookupError, ValueError) as exc:
+        raise fail(f"error: {exc}") from exc
+    label = "paper" if trading.venue == Venue.PAPER.value else trading.venue
+    out_console.print(f"measured on {label}: {json.dumps(perf.to_json())}", markup=False)
+    return perf
