@@ -51,6 +51,7 @@ def qloop(qapp) -> Iterator[asyncio.AbstractEventLoop]:
     # on this thread. Left to the garbage collector, it can be destroyed from a worker thread (GC
     # runs wherever Python allocates), which cannot unregister them, and the next timer pass calls
     # into freed memory (SIGSEGV in QTimerInfoList::activateTimers). Destroy it here, on the Qt thread.
+    qapp.processEvents()  # results executor threads queued before close() land before the timer goes
     timer = loop._timer  # type: ignore[attr-defined]
     if shiboken6.isValid(timer):
         shiboken6.delete(timer)

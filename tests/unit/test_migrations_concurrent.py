@@ -55,3 +55,29 @@ def test_store_open_when_processes_race_on_a_fresh_file_then_every_open_succeeds
         p.join(120)
     assert [p.exitcode for p in procs] == [0, 0, 0, 0]
     assert _revision(path) == MIGRATIONS.head_revision()
+
+
+def test_stores_open_when_threads_migrate_different_files_at_once_then_every_open_succeeds(tmp_path: Path) -> None:
+    """Alembic keeps the running migration in module globals: two upgrades of different files at the
+    same moment (a ledger and a graduation store) must not clobber each other."""
+    from workstation.engine.ledger import Ledger
+
+    start = threading.Barrier(8)
+    errors: list[BaseException] = []
+
+    def opener(i: int) -> None:
+        start.wait()
+        try:
+            if i % 2:
+                GraduationStore.open(tmp_path / f"graduation-{i}.sqlite").close()
+            else:
+                Ledger.open(tmp_path / f"ledger-{i}.sqlite").close()
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=opener, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []

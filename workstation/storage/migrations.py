@@ -16,16 +16,11 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, MetaData, create_engine
 from sqlalchemy.exc import OperationalError
 
-# Two stores of one file opened at once (the GUI's Graduation panel and a paper replay's risk path
-# on a fresh home) must not both create the tables: one migrates, the other waits for it.
-_UPGRADE_LOCKS: dict[str, threading.Lock] = {}
-_UPGRADE_LOCKS_GUARD = threading.Lock()
+# Alembic keeps the running migration's context in module globals (alembic.context, alembic.op), so
+# two upgrades at once in one process clobber each other even on different files (seen: the GUI's
+# paper replay migrating the ledger while the Graduation panel migrated its store). One at a time.
+_UPGRADE_LOCK = threading.Lock()
 OTHER_MIGRATION_WAIT_S = 30.0
-
-
-def _upgrade_lock(engine: Engine) -> threading.Lock:
-    with _UPGRADE_LOCKS_GUARD:
-        return _UPGRADE_LOCKS.setdefault(str(engine.url), threading.Lock())
 
 
 @dataclass(frozen=True)
@@ -52,7 +47,7 @@ class Migrations:
         """Bring the database to the newest schema. False when it already was (a no-op), or when
         another process migrated it while this one tried."""
         head = self.head_revision()
-        with _upgrade_lock(engine):
+        with _UPGRADE_LOCK:
             if self.current_revision(engine) == head:
                 return False
             config = self._config()
