@@ -6,6 +6,7 @@ import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import shiboken6
@@ -61,19 +62,26 @@ def qloop(qapp) -> Iterator[asyncio.AbstractEventLoop]:
     asyncio.set_event_loop(None)
 
 
-@pytest.fixture
-def chart_panel(qtbot, isolated_home: Path):
-    """A chart on an empty store: its first load imports the bundled sample."""
+def open_chart(qtbot, home: Path, **panel_options: Any):
+    """A shown ChartPanel on <home>/candles.db after its first load (an empty store imports the
+    bundled sample), and its store worker (the caller shuts it down)."""
     from workstation.ui.panels.chart import ChartPanel
     from workstation.ui.store_worker import StoreWorker
 
-    worker = StoreWorker(isolated_home / "candles.db")
-    panel = ChartPanel(worker)
+    worker = StoreWorker(home / "candles.db")
+    panel = ChartPanel(worker, **panel_options)
     qtbot.addWidget(panel)
     panel.resize(1200, 700)
     panel.show()
     qtbot.waitExposed(panel)
     with qtbot.waitSignal(panel.loaded, timeout=20_000):
         panel.start()
+    return panel, worker
+
+
+@pytest.fixture
+def chart_panel(qtbot, isolated_home: Path):
+    """A chart on an empty store: its first load imports the bundled sample."""
+    panel, worker = open_chart(qtbot, isolated_home)
     yield panel
     worker.shutdown()

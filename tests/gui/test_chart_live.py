@@ -11,6 +11,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from tests.fakes.bybit_public_ws import FakePublicWs
+from tests.gui.conftest import open_chart
 from workstation.core.enums import Venue
 from workstation.ui.fmt import format_price
 from workstation.ui.live_feed import URL_ENV, listed_on_bybit, public_stream_url
@@ -27,15 +28,7 @@ def fake_ws() -> Iterator[FakePublicWs]:
 
 
 def _chart(qtbot: QtBot, home: Path, venue: Venue, url: str | None) -> tuple[ChartPanel, StoreWorker]:
-    worker = StoreWorker(home / "candles.db")
-    panel = ChartPanel(worker, venue=venue, public_stream_url=url)
-    qtbot.addWidget(panel)
-    panel.resize(1200, 700)
-    panel.show()
-    qtbot.waitExposed(panel)
-    with qtbot.waitSignal(panel.loaded, timeout=20_000):
-        panel.start()
-    return panel, worker
+    return open_chart(qtbot, home, venue=venue, public_stream_url=url)
 
 
 def test_live_chart_when_klines_pushed_then_last_bar_updates_and_new_bar_appends(
