@@ -1,6 +1,6 @@
 """BybitPublicStream: the V5 public WebSocket (kline and ticker topics) for the chart.
 
-Same supervision as the private stream (stream.py), without auth:
+Same supervision as the private stream (stream.py; the shared parts are in ws_link.py), without auth:
 - an application ping every `ping_interval_s` (Bybit: 20 s); no pong within `pong_timeout_s`
   means the socket is half-open and counts as DOWN;
 - any drop is followed by a reconnect with exponential back-off (jitter), forever, until stop();
@@ -17,17 +17,17 @@ import asyncio
 import contextlib
 import json
 import logging
-import random
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import WebSocketException
 
 from workstation.core.types import Candle
+from workstation.exchanges.bybit.ws_link import LinkConfig, StreamDown, backoff_s, open_link, pump, request
 
 log = logging.getLogger(__name__)
 
@@ -37,14 +37,7 @@ PUBLIC_URLS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class PublicStreamConfig:
-    ping_interval_s: float = 20.0
-    pong_timeout_s: float = 10.0
-    connect_timeout_s: float = 10.0
-    reply_timeout_s: float = 10.0
-    backoff_initial_s: float = 1.0
-    backoff_max_s: float = 30.0
+PublicStreamConfig = LinkConfig  # the public stream needs no more than the shared timings
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,10 +66,6 @@ class PublicStreamSink(Protocol):
     async def on_klines(self, updates: list[KlineUpdate]) -> None: ...
 
     async def on_ticker(self, update: TickerUpdate) -> None: ...
-
-
-class StreamDown(Exception):
-    """This connection is over (no pong, closed, refused); reconnect."""
 
 
 def kline_topic(symbol: str, interval: str) -> str:
@@ -157,12 +146,8 @@ class BybitPublicStream:
                 failures = 0
             log.warning("public stream down: %s", reason)
             await self._notify(sink.public_disconnected(reason))
-            await asyncio.sleep(self._backoff(failures))
+            await asyncio.sleep(backoff_s(self.config, failures))
             failures += 1
-
-    def _backoff(self, failures: int) -> float:
-        base = min(self.config.backoff_max_s, self.config.backoff_initial_s * 2**failures)
-        return float(base * random.uniform(0.8, 1.0))
 
     @staticmethod
     async def _notify(awaitable: Any) -> None:
@@ -172,62 +157,21 @@ class BybitPublicStream:
             log.exception("public stream sink failed")
 
     async def _session(self, sink: PublicStreamSink) -> None:
-        cfg = self.config
-        async with connect(
-            self.url, ping_interval=None, open_timeout=cfg.connect_timeout_s, close_timeout=1, max_queue=1024
-        ) as ws:
+        async with open_link(self.url, self.config) as ws:
             self._ws = ws
             try:
                 if self._topics:
-                    await self._subscribe_all(ws)
+                    subscribe = {"op": "subscribe", "req_id": "sub", "args": list(self._topics)}
+                    reply = await request(ws, subscribe, "subscribe", self.config, self._monotonic)
+                    if reply.get("success") is False:
+                        raise StreamDown(f"subscribe refused: {reply.get('ret_msg') or 'refused'}")
                 self._connected = True
                 self.connects += 1
                 log.info("public stream connected (%d), %d topics", self.connects, len(self._topics))
                 await self._notify(sink.public_connected())
-                await self._pump(ws, sink)
+                await pump(ws, self.config, self._monotonic, lambda message: self._dispatch(message, sink))
             finally:
                 self._ws = None
-
-    async def _subscribe_all(self, ws: ClientConnection) -> None:
-        await asyncio.wait_for(
-            ws.send(json.dumps({"op": "subscribe", "req_id": "sub", "args": list(self._topics)})),
-            self.config.reply_timeout_s,
-        )
-        deadline = self._monotonic() + self.config.reply_timeout_s
-        while True:
-            remaining = deadline - self._monotonic()
-            if remaining <= 0:
-                raise StreamDown(f"no answer to subscribe within {self.config.reply_timeout_s} s")
-            reply = json.loads(await asyncio.wait_for(ws.recv(), remaining))
-            if reply.get("op") != "subscribe":
-                continue
-            if reply.get("success") is False:
-                raise StreamDown(f"subscribe refused: {reply.get('ret_msg') or 'refused'}")
-            return
-
-    async def _pump(self, ws: ClientConnection, sink: PublicStreamSink) -> None:
-        cfg, now = self.config, self._monotonic
-        next_ping = now() + cfg.ping_interval_s
-        pong_due: float | None = None
-        while True:
-            deadline = next_ping if pong_due is None else min(next_ping, pong_due)
-            try:
-                raw = await asyncio.wait_for(ws.recv(), max(0.0, deadline - now()))
-            except TimeoutError:
-                if pong_due is not None and now() >= pong_due:
-                    raise StreamDown(f"no pong within {cfg.pong_timeout_s} s: the socket is half-open") from None
-                if now() >= next_ping:
-                    ping = json.dumps({"op": "ping", "req_id": str(time.time_ns() // 1_000_000)})
-                    await asyncio.wait_for(ws.send(ping), cfg.pong_timeout_s)
-                    if pong_due is None:
-                        pong_due = now() + cfg.pong_timeout_s
-                    next_ping = now() + cfg.ping_interval_s
-                continue
-            message = json.loads(raw)
-            if message.get("op") in ("pong", "ping") or message.get("ret_msg") == "pong":
-                pong_due = None
-                continue
-            await self._dispatch(message, sink)
 
     async def _dispatch(self, message: dict[str, Any], sink: PublicStreamSink) -> None:
         topic = str(message.get("topic") or "")

@@ -21,21 +21,20 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
-import json
 import logging
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import WebSocketException
 
 from workstation.core.enums import Category, Venue
 from workstation.core.types import ApiCredentials
 from workstation.exchanges.bybit import parse
 from workstation.exchanges.bybit.guard import VenueGuard
+from workstation.exchanges.bybit.ws_link import LinkConfig, StreamDown, backoff_s, open_link, pump, request
 from workstation.exchanges.ports import AccountStreamSink
 
 log = logging.getLogger(__name__)
@@ -50,18 +49,8 @@ INVALID_KEY = 10003
 
 
 @dataclass(frozen=True, slots=True)
-class StreamConfig:
-    ping_interval_s: float = 20.0
-    pong_timeout_s: float = 10.0
-    connect_timeout_s: float = 10.0
-    reply_timeout_s: float = 10.0  # auth and subscribe answers
-    backoff_initial_s: float = 1.0
-    backoff_max_s: float = 30.0
+class StreamConfig(LinkConfig):
     auth_expiry_ms: int = 10_000
-
-
-class StreamDown(Exception):
-    """This connection is over (no pong, closed, refused, a handler failed); reconnect."""
 
 
 class AuthRefused(Exception):
@@ -154,11 +143,8 @@ class BybitPrivateStream:
             failures += 1
 
     def _backoff(self, failures: int) -> float:
-        base = min(self.config.backoff_max_s, self.config.backoff_initial_s * 2**failures)
-        wait = base * random.uniform(0.8, 1.0)  # jitter: many clients must not reconnect in step
-        if self.guard is not None:
-            wait = max(wait, self.guard.blocked_for_s())
-        return wait
+        wait = backoff_s(self.config, failures)
+        return max(wait, self.guard.blocked_for_s()) if self.guard is not None else wait
 
     @staticmethod
     async def _notify(awaitable: Any) -> None:
@@ -169,10 +155,7 @@ class BybitPrivateStream:
 
     # --- one connection -----------------------------------------------------------------------
     async def _session(self, sink: AccountStreamSink) -> None:
-        cfg = self.config
-        async with connect(
-            self.url, ping_interval=None, open_timeout=cfg.connect_timeout_s, close_timeout=1, max_queue=1024
-        ) as ws:
+        async with open_link(self.url, self.config) as ws:
             self._ws = ws
             try:
                 await self._authenticate(ws)
@@ -181,7 +164,7 @@ class BybitPrivateStream:
                 self.connects += 1
                 log.info("private stream %s connected (%d)", self.venue, self.connects)
                 await self._deliver(sink, sink.stream_connected(), "stream_connected")
-                await self._pump(ws, sink)
+                await pump(ws, self.config, self._monotonic, lambda message: self._dispatch(message, sink))
             finally:
                 self._ws = None
 
@@ -196,46 +179,13 @@ class BybitPrivateStream:
         await self._request(ws, self._auth_message(), "auth")
 
     async def _request(self, ws: ClientConnection, message: dict[str, Any], op: str) -> None:
-        await asyncio.wait_for(ws.send(json.dumps(message)), self.config.reply_timeout_s)
-        deadline = self._monotonic() + self.config.reply_timeout_s
-        while True:
-            remaining = deadline - self._monotonic()
-            if remaining <= 0:
-                raise StreamDown(f"no answer to {op} within {self.config.reply_timeout_s} s")
-            reply = json.loads(await asyncio.wait_for(ws.recv(), remaining))
-            if reply.get("op") != op:
-                continue  # data can arrive before the subscribe answer; resync covers it
-            if reply.get("success") is False:
-                code = int(reply.get("retCode") or 0)
-                message = str(reply.get("retMsg") or reply.get("ret_msg") or "refused")
-                if op == "auth":
-                    raise AuthRefused(code, message)
-                raise StreamDown(f"{op} refused: {message}")
-            return
-
-    async def _pump(self, ws: ClientConnection, sink: AccountStreamSink) -> None:
-        cfg, now = self.config, self._monotonic
-        next_ping = now() + cfg.ping_interval_s
-        pong_due: float | None = None
-        while True:
-            deadline = next_ping if pong_due is None else min(next_ping, pong_due)
-            try:
-                raw = await asyncio.wait_for(ws.recv(), max(0.0, deadline - now()))
-            except TimeoutError:
-                if pong_due is not None and now() >= pong_due:
-                    raise StreamDown(f"no pong within {cfg.pong_timeout_s} s: the socket is half-open") from None
-                if now() >= next_ping:
-                    ping = json.dumps({"op": "ping", "req_id": str(time.time_ns() // 1_000_000)})
-                    await asyncio.wait_for(ws.send(ping), cfg.pong_timeout_s)
-                    if pong_due is None:
-                        pong_due = now() + cfg.pong_timeout_s
-                    next_ping = now() + cfg.ping_interval_s
-                continue
-            message = json.loads(raw)
-            if _is_pong(message):
-                pong_due = None
-                continue
-            await self._dispatch(message, sink)
+        reply = await request(ws, message, op, self.config, self._monotonic)
+        if reply.get("success") is False:
+            code = int(reply.get("retCode") or 0)
+            text = str(reply.get("retMsg") or reply.get("ret_msg") or "refused")
+            if op == "auth":
+                raise AuthRefused(code, text)
+            raise StreamDown(f"{op} refused: {text}")
 
     async def _dispatch(self, message: dict[str, Any], sink: AccountStreamSink) -> None:
         topic = str(message.get("topic") or "")
@@ -269,8 +219,3 @@ class BybitPrivateStream:
             log.exception("private stream %s: %s", self.venue, reason)
             await self._notify(sink.stream_alert(reason))
             raise StreamDown(reason) from None
-
-
-def _is_pong(message: dict[str, Any]) -> bool:
-    op = message.get("op")
-    return op == "pong" or (op == "ping" and message.get("ret_msg") == "pong")
