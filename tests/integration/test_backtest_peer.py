@@ -25,8 +25,9 @@ GOOG = Path(__file__).resolve().parents[3] / "shared" / "data" / "ohlcv" / "back
 backtesting = pytest.importorskip("backtesting", reason="backtesting.py is a bench/dev peer (setup.sh --with-bench)")
 
 
-def _peer(frame: pd.DataFrame, fast: int, slow: int, commission: float) -> tuple[pd.DataFrame, float]:
-    from backtesting import Backtest, Strategy
+def _sma_cross_long(fast: int, slow: int) -> type:
+    """backtesting.py's own SMA-cross example: all in on a cross up, flat on a cross down."""
+    from backtesting import Strategy
     from backtesting.lib import crossover
     from backtesting.test import SMA
 
@@ -41,9 +42,15 @@ def _peer(frame: pd.DataFrame, fast: int, slow: int, commission: float) -> tuple
             elif crossover(self.slow, self.fast):
                 self.position.close()
 
+    return SmaCrossLong
+
+
+def _peer(frame: pd.DataFrame, fast: int, slow: int, commission: float) -> tuple[pd.DataFrame, float]:
+    from backtesting import Backtest
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        stats = Backtest(frame, SmaCrossLong, cash=10_000, commission=commission).run()
+        stats = Backtest(frame, _sma_cross_long(fast, slow), cash=10_000, commission=commission).run()
     return stats["_trades"], float(stats["Equity Final [$]"])
 
 
@@ -79,28 +86,17 @@ BTC_1M = (
 def test_sma_cross_when_run_like_backtesting_py_on_btc_1m_then_same_trades_and_equity_within_1bp() -> None:
     """The shared Binance BTCUSDT 1m series (first 30 days), sized in satoshis on both sides:
     backtesting.py's FractionalBacktest trades units of 1e-8 BTC; our quantity step is 1e-8."""
-    from backtesting import Strategy
-    from backtesting.lib import FractionalBacktest, crossover
-    from backtesting.test import SMA
+    from backtesting.lib import FractionalBacktest
 
     raw = pd.read_csv(BTC_1M, nrows=30 * 1440)
     frame = raw.rename(columns=str.capitalize).set_index(pd.to_datetime(raw["open_time"], unit="ms"))
     frame = frame[["Open", "High", "Low", "Close", "Volume"]]
 
-    class SmaCrossLong(Strategy):
-        def init(self) -> None:
-            self.fast = self.I(SMA, self.data.Close, 10)
-            self.slow = self.I(SMA, self.data.Close, 50)
-
-        def next(self) -> None:
-            if crossover(self.fast, self.slow):
-                self.buy()
-            elif crossover(self.slow, self.fast):
-                self.position.close()
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        stats = FractionalBacktest(frame, SmaCrossLong, cash=10_000, commission=0.0006, fractional_unit=1e-8).run()
+        stats = FractionalBacktest(
+            frame, _sma_cross_long(10, 50), cash=10_000, commission=0.0006, fractional_unit=1e-8
+        ).run()
     peer_trades, peer_equity = stats["_trades"], float(stats["Equity Final [$]"])
 
     candles = CandleArrays.from_frame(frame.rename(columns=str.lower).tz_localize("UTC"))
