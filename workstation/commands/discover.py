@@ -24,8 +24,9 @@ from workstation.discovery import crossmarket
 from workstation.discovery import regimes as RG
 from workstation.discovery.run import discover as run_discovery
 from workstation.discovery.run import load_inputs
-from workstation.discovery.search import BACKENDS, ML, RULE_FAMILIES, SearchConfig
+from workstation.discovery.search import BACKENDS, ML, ML_FEATURES, RULE_FAMILIES, SearchConfig
 from workstation.runtime import resolve_home
+from workstation.strategies.builtin.ml import PEERS
 
 out = Console(soft_wrap=True, emoji=False, highlight=False)
 err = Console(stderr=True, soft_wrap=True, emoji=False, highlight=False)
@@ -57,6 +58,33 @@ def _symbols(text: str) -> list[str]:
     return [s.strip().upper() for s in text.split(",") if s.strip()]
 
 
+def _ml_features(text: str) -> int:
+    level = ML_FEATURES.get(text.strip().lower())
+    if level is None and text.strip() in {str(v) for v in ML_FEATURES.values()}:
+        level = int(text)
+    if level is None:
+        names = ", ".join(f"{k} ({v})" for k, v in ML_FEATURES.items())
+        raise _fail(f"--ml-features {text!r} is not one of: {names}")
+    return level
+
+
+def _peer(text: str | None, no_peer: bool) -> int:
+    if text is None:
+        return 0
+    if no_peer:
+        raise _fail("give --peer SYMBOL or --no-peer, not both")
+    symbol = text.strip().upper()
+    if symbol not in PEERS[1:]:
+        raise _fail(f"--peer {text!r} is not a known peer; known: {', '.join(PEERS[1:])}")
+    return PEERS.index(symbol)
+
+
+def ml_settings(cfg: SearchConfig) -> dict[str, Any]:
+    """The ML family's inputs as --json and the report show them."""
+    name = next(k for k, v in ML_FEATURES.items() if v == cfg.features)
+    return {"features": name, "features_level": cfg.features, "peer": PEERS[cfg.peer] or None}
+
+
 def discover(
     ctx: typer.Context,
     symbols: Annotated[str, typer.Option("--symbols", help="Comma-separated, e.g. BTCUSDT,ETHUSDT")],
@@ -72,6 +100,23 @@ def discover(
     min_train: Annotated[int, typer.Option("--min-train", help="Bars before the first out-of-sample fold")] = 3000,
     fold_bars: Annotated[int, typer.Option("--fold-bars", help="Bars per out-of-sample fold / ML refit")] = 1000,
     embargo: Annotated[int, typer.Option("--embargo", help="Bars kept clear around each test fold")] = 24,
+    ml_features: Annotated[
+        str,
+        typer.Option(
+            "--ml-features",
+            help="ML feature set: returns (returns and volatility), technical (plus indicators), "
+            "funding (plus the symbol's funding rate; its funding history must be stored)",
+        ),
+    ] = "technical",
+    peer: Annotated[
+        str | None,
+        typer.Option(
+            "--peer",
+            help=f"Give ML candidates a peer market's returns as features: one of {', '.join(PEERS[1:])}, "
+            "stored at the same interval and venue (a market is never its own peer)",
+        ),
+    ] = None,
+    no_peer: Annotated[bool, typer.Option("--no-peer", help="ML candidates use no peer market (the default)")] = False,
     fee_bps: Annotated[float, typer.Option("--fee-bps", help="Taker fee in bps (Bybit linear: 5.5)")] = 5.5,
     slippage_bps: Annotated[float, typer.Option("--slippage-bps", help="Slippage in bps on market fills")] = 1.0,
     jobs: Annotated[int | None, typer.Option("--jobs", help="Worker processes [default: all cores]")] = None,
@@ -90,6 +135,9 @@ def discover(
     """Search rule families and ML classifiers; rank by out-of-sample, deflated Sharpe and PBO."""
     lo, hi = _range(start, end)
     fams = tuple(f.strip() for f in families.split(",") if f.strip())
+    level, peer_code = _ml_features(ml_features), _peer(peer, no_peer)
+    if (level != ML_FEATURES["technical"] or peer_code) and ML not in fams:
+        raise _fail("--ml-features/--peer set the ML family's inputs: add ml to --families")
     try:
         cfg = SearchConfig(
             families=fams,
@@ -99,6 +147,8 @@ def discover(
             min_train=min_train,
             step=fold_bars,
             embargo=embargo,
+            features=level,
+            peer=peer_code,
             cost=CostModel(taker_fee=fee_bps * 1e-4, slippage_bps=slippage_bps),
             jobs=jobs,
             backend=backend,
@@ -106,7 +156,7 @@ def discover(
             seed=seed,
         )
         with CandleStore.open(_db(ctx, db)) as store:
-            markets = load_inputs(store, _symbols(symbols), interval, venue=venue, start=lo, end=hi)
+            markets = load_inputs(store, _symbols(symbols), interval, venue=venue, start=lo, end=hi, cfg=cfg)
         with Progress(
             TextColumn("discovering {task.description}"),
             BarColumn(),
@@ -124,11 +174,14 @@ def discover(
             result = run_discovery(markets, cfg, progress=progress)
     except (LookupError, ValueError, RuntimeError) as exc:
         raise _fail(str(exc)) from exc
-    doc: dict[str, Any] = {"symbols": [m.symbol for m in markets], "interval": interval, **result.to_dict(top)}
+    doc: dict[str, Any] = {"symbols": [m.symbol for m in markets], "interval": interval}
+    if ML in fams:
+        doc["ml"] = ml_settings(cfg)
+    doc |= result.to_dict(top)
     if report is not None:
         from workstation.discovery.report import write
 
-        write(result, report, title=f"Discovery {','.join(doc['symbols'])} {interval}")
+        write(result, report, title=f"Discovery {','.join(doc['symbols'])} {interval}", ml=doc.get("ml"))
         doc["report"] = str(report)
     if submit and result.passed:
         doc["graduation"] = _submit(ctx, result.passed[:top])
@@ -194,6 +247,9 @@ def _print_discovery(result: Any, doc: dict[str, Any], top: int) -> None:
         f"{result.trials} variants in {result.elapsed_s:.1f} s ({result.trials / max(result.elapsed_s, 1e-9):.1f}/s); "
         f"{len(result.passed)} passed every gate"
     )
+    if "ml" in doc:
+        ml = doc["ml"]
+        out.print(f"ML inputs: features {ml['features']}, peer {ml['peer'] or 'none'}")
     for g in doc.get("graduation", []):
         out.print(f"graduation: {g['label']} {g['symbol']}: {g['note']}" + (f" (id {g['id']})" if g["id"] else ""))
     if "report" in doc:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -70,7 +71,21 @@ def _row(c: Candidate) -> str:
     )
 
 
-def render(result: DiscoveryResult, *, title: str = "Strategy discovery", top: int = 30) -> str:
+def ml_note(ml: dict[str, Any] | None) -> str:
+    """The ML family's inputs (commands.discover.ml_settings) as a line of the report."""
+    if not ml:
+        return ""
+    peer = ml.get("peer")
+    return (
+        f"<p class=note id=ml-inputs>ML classifier inputs: feature set <b>{html.escape(str(ml['features']))}</b>"
+        f" (features={ml['features_level']}), peer <b>{html.escape(peer) if peer else 'none'}</b>"
+        " (a market is never its own peer).</p>"
+    )
+
+
+def render(
+    result: DiscoveryResult, *, title: str = "Strategy discovery", top: int = 30, ml: dict[str, Any] | None = None
+) -> str:
     shown = result.candidates[:top]
     curves = [(f"#{c.rank} {c.trial.symbol} {c.trial.strategy}", c.equity) for c in shown[:6] if len(c.equity)]
     groups = "".join(
@@ -96,6 +111,7 @@ def render(result: DiscoveryResult, *, title: str = "Strategy discovery", top: i
 Out of sample = the bars after the first training window ({json.dumps(result.oos_bars)} bars); ML models only ever
 predict bars they were not trained on (purged, embargoed walk-forward). The deflated Sharpe compares each candidate with
 the best Sharpe {result.trials} zero-skill variants would show (per bar: {result.expected_max_sharpe:.4f}).</p>
+{ml_note(ml)}
 <h2>Out-of-sample equity of the top candidates</h2>{equity_svg(curves)}
 <h2>Ranked candidates</h2>
 <table><tr><th>#</th><th>symbol</th><th>candidate</th><th>OOS Sharpe</th><th>OOS return</th><th>OOS max DD</th>

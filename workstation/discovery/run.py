@@ -5,13 +5,12 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
+from workstation.backtest.inputs import load_inputs as strategy_inputs
 from workstation.backtest.runner import load_market
 from workstation.data.store import CandleStore
 from workstation.discovery.evaluate import DiscoveryResult, Gates, rank_trials
 from workstation.discovery.regimes import describe, summary
-from workstation.discovery.search import MarketInput, Progress, SearchConfig, search
-
-PEER = "BTCUSDT"  # altcoins get BTC's returns as features
+from workstation.discovery.search import ML, MarketInput, Progress, SearchConfig, ml_strategy, search
 
 
 def load_inputs(
@@ -22,24 +21,23 @@ def load_inputs(
     venue: str | None = None,
     start: int | None = None,
     end: int | None = None,
+    cfg: SearchConfig | None = None,
 ) -> list[MarketInput]:
+    """The markets to search, each with the extra series its ML candidates declare under `cfg`
+    (funding with features=2, a peer's candles with `peer`), loaded by backtest.inputs.load_inputs
+    exactly as `workstation backtest` and the paper replay bind them. A series that is not stored
+    raises backtest.inputs.MissingInputError naming it."""
     out = []
-    peer = None
     for sym in symbols:
         m = load_market(store, sym, interval, venue=venue, start=start, end=end)
-        rates = store.read_funding(m.venue, sym, start, end)
-        peers = {}
-        if sym != PEER:
-            if peer is None:
-                try:
-                    peer = load_market(store, PEER, interval, venue=m.venue, start=start, end=end).candles
-                except LookupError:
-                    peer = False
-            if peer is not False and peer is not None:
-                peers["btc"] = peer
-        out.append(
-            MarketInput(sym, interval, m.candles, m.funding, (rates.ts, rates.rate) if len(rates.ts) else None, peers)
-        )
+        funding_events, peers = None, {}
+        if cfg is not None and ML in cfg.families:
+            # the inputs depend on the features level and peer only, not on the model or horizon
+            probe = ml_strategy(cfg.models[0] if cfg.models else "logreg", max(cfg.horizons, default=1), cfg, sym)
+            if probe.inputs():
+                got = strategy_inputs(store, probe, m.venue, sym, interval, m.candles)
+                funding_events, peers = got.funding, dict(got.peers)
+        out.append(MarketInput(sym, interval, m.candles, m.funding, funding_events, peers))
     return out
 
 

@@ -27,11 +27,13 @@ from workstation.data.arrays import CandleArrays
 from workstation.discovery import ml
 from workstation.strategies.base import Signals, StrategyInputs, signals
 from workstation.strategies.builtin import REGISTRY, build
-from workstation.strategies.builtin.ml import FEATURE_WARMUP, MlClassifier
+from workstation.strategies.builtin.ml import FEATURE_WARMUP, PEERS, MlClassifier
 
 ML = "ml"
 ML_STRATEGY = "ml_classifier"
-PEER_SYMBOLS = {"btc": "BTCUSDT"}  # discovery.run's peer names -> symbols
+PEER_SYMBOLS = {"btc": "BTCUSDT"}  # older peer names -> symbols
+# `--ml-features` names of ml_classifier's `features` levels
+ML_FEATURES: dict[str, int] = {"returns": 0, "technical": 1, "funding": 2}
 RULE_FAMILIES: tuple[str, ...] = ("sma_cross", "ema_cross", "donchian", "rsi_reversion", "bollinger_reversion")
 BACKENDS: tuple[str, ...] = ("process", "serial", "dask")
 
@@ -47,7 +49,7 @@ class MarketInput:
     # funding settlements and peer markets feed the analysis features (features.build_features) and,
     # bound as its declared inputs, an ml_classifier with features=2 (funding) or a peer
     funding_events: tuple[np.ndarray, np.ndarray] | None = None  # (settlement ts, rate)
-    peers: dict[str, CandleArrays] = field(default_factory=dict)  # e.g. {"btc": ...} for altcoins
+    peers: dict[str, CandleArrays] = field(default_factory=dict)  # by symbol, e.g. {"BTCUSDT": ...}
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,8 +172,14 @@ def rule_task(m: MarketInput, family: str, combos: list[dict[str, Any]], cfg: Se
     return out
 
 
-def ml_strategy(model: str, horizon: int, cfg: SearchConfig) -> MlClassifier:
-    """The ml_classifier whose rolling training window first fills at bar `min_train`."""
+def ml_peer(cfg: SearchConfig, symbol: str | None) -> int:
+    """The peer code the ML candidates of `symbol` use: cfg.peer, except that a market is never its
+    own peer (BTCUSDT's candidates get none when the peer is BTCUSDT)."""
+    return 0 if symbol is not None and PEERS[cfg.peer] == symbol else cfg.peer
+
+
+def ml_strategy(model: str, horizon: int, cfg: SearchConfig, symbol: str | None = None) -> MlClassifier:
+    """The ml_classifier of `symbol` whose rolling training window first fills at bar `min_train`."""
     if model not in ml.MODEL_CODES:
         raise ValueError(f"unknown model {model!r}; known: {', '.join(ml.MODELS)}")
     train = cfg.min_train - FEATURE_WARMUP - cfg.embargo - horizon
@@ -190,7 +198,7 @@ def ml_strategy(model: str, horizon: int, cfg: SearchConfig) -> MlClassifier:
             "refit": cfg.step,
             "embargo": cfg.embargo,
             "seed": cfg.seed,
-            "peer": cfg.peer,
+            "peer": ml_peer(cfg, symbol),
         }
     )
 
@@ -205,7 +213,7 @@ def ml_task(m: MarketInput, model: str, horizon: int, cfg: SearchConfig) -> list
     choice; each is exactly `ml_classifier` with its params (`compute` = `targets(probabilities)`)."""
     from threadpoolctl import threadpool_limits
 
-    base = ml_strategy(model, horizon, cfg)
+    base = ml_strategy(model, horizon, cfg, m.symbol)
     if base.inputs():
         base = base.bind(ml_inputs(m))
     with threadpool_limits(1):  # the pool already uses every core
@@ -240,7 +248,7 @@ def plan(markets: Sequence[MarketInput], cfg: SearchConfig) -> list[tuple[Callab
         if use_ml:
             for model in cfg.models:
                 for h in cfg.horizons:
-                    ml_strategy(model, h, cfg)  # refuse bad settings before any work starts
+                    ml_strategy(model, h, cfg, m.symbol)  # refuse bad settings before any work starts
                     tasks.append((ml_task, (m, model, h, cfg), len(cfg.thresholds) * 2))
         for fam in rules:
             combos = sample_params(fam, per_family, rng)
