@@ -28,12 +28,20 @@ log = logging.getLogger(__name__)
 URL_ENV = "WORKSTATION_PUBLIC_STREAM_URL"  # the chart's override too (ui/live_feed.py)
 REST_HOSTS = {"testnet": "https://api-testnet.bybit.com", "mainnet": "https://api.bybit.com"}
 Fetch = Callable[[int, int], CandleArrays]  # closed bars with start <= ts < end
+OnBars = Callable[[CandleArrays], None]  # the bars just added to a history (to record them)
 Echo = Callable[[str], None]
 
 
 def network(venue: Venue) -> str:
     """Bybit's market-data network for a venue (demo trading reads mainnet market data)."""
     return "testnet" if venue is Venue.BYBIT_TESTNET else "mainnet"
+
+
+def market_data_venue(venue: Venue) -> str:
+    """The candle store's venue name for the market data a live venue trades on: testnet prices are
+    their own ("bybit-testnet"); demo trading reads mainnet market data, stored as "bybit" like
+    `data download --source bybit`."""
+    return "bybit-testnet" if venue is Venue.BYBIT_TESTNET else "bybit"
 
 
 def public_url(venue: Venue, configured: str | None = None) -> str:
@@ -86,6 +94,7 @@ class CandleHistory:
     bars: CandleArrays = field(default_factory=CandleArrays.empty)
     duplicates: int = 0
     backfilled: int = 0
+    on_bars: OnBars | None = None  # told of every bar added: the warm-up, each accepted and backfilled one
 
     @property
     def last_ts(self) -> int | None:
@@ -93,6 +102,7 @@ class CandleHistory:
 
     def warm(self, bars: CandleArrays) -> None:
         self.bars = _trim(bars, self.keep)
+        self._added(self.bars)
 
     async def accept(self, candle: Candle) -> bool:
         """Add a confirmed bar (after the bars missing before it). False: a duplicate or older bar."""
@@ -100,19 +110,39 @@ class CandleHistory:
         if last is not None and candle.ts <= last:
             self.duplicates += 1
             return False
-        parts = [self.bars]
+        missing = CandleArrays.empty()
         if last is not None and candle.ts > last + self.step_ms:
-            try:
-                missing = await asyncio.to_thread(self.fetch, last + self.step_ms, candle.ts)
-            except Exception as exc:  # the venue's REST is down too: trade on, the gap stays visible
-                log.warning("live feed: could not fetch the bars before %d: %s", candle.ts, exc)
-                missing = CandleArrays.empty()
-            missing = missing.between(last + self.step_ms, candle.ts)
-            self.backfilled += len(missing)
-            parts.append(missing)
-        parts.append(_one(candle))
-        self.bars = _trim(CandleArrays.concat(parts), self.keep)
+            missing = await self._fetch_missing(last + self.step_ms, candle.ts)
+        new = CandleArrays.concat([missing, _one(candle)])
+        self.bars = _trim(CandleArrays.concat([self.bars, new]), self.keep)
+        self._added(new)
         return True
+
+    async def catch_up(self, until_ts: int) -> int:
+        """Fetch over REST the bars after the newest one up to and including `until_ts` (a series that
+        should have closed a bar the stream has not sent). Returns the bars added."""
+        last = self.last_ts
+        if last is None or until_ts <= last:
+            return 0
+        missing = await self._fetch_missing(last + self.step_ms, until_ts + self.step_ms)
+        if len(missing):
+            self.bars = _trim(CandleArrays.concat([self.bars, missing]), self.keep)
+            self._added(missing)
+        return len(missing)
+
+    async def _fetch_missing(self, start: int, end: int) -> CandleArrays:
+        try:
+            missing = await asyncio.to_thread(self.fetch, start, end)
+        except Exception as exc:  # the venue's REST is down too: trade on, the gap stays visible
+            log.warning("live feed: could not fetch the bars in [%d, %d): %s", start, end, exc)
+            return CandleArrays.empty()
+        missing = missing.between(start, end)
+        self.backfilled += len(missing)
+        return missing
+
+    def _added(self, bars: CandleArrays) -> None:
+        if self.on_bars is not None and len(bars):
+            self.on_bars(bars)
 
 
 def _one(c: Candle) -> CandleArrays:
@@ -140,3 +170,25 @@ def rest_fetcher(venue: Venue, symbol: str, interval: str, base_url: str | None,
         return _trim(CandleArrays.concat(pages), 1 << 30)
 
     return fetch
+
+
+class FeedGroup:
+    """PublicStreamSink for several KlineFeeds on one public stream (the traded series and its peers)."""
+
+    def __init__(self, feeds: list[KlineFeed]) -> None:
+        self.feeds = feeds
+
+    async def public_connected(self) -> None:
+        for f in self.feeds:
+            await f.public_connected()
+
+    async def public_disconnected(self, reason: str) -> None:
+        for f in self.feeds:
+            await f.public_disconnected(reason)
+
+    async def on_klines(self, updates: list[KlineUpdate]) -> None:
+        for f in self.feeds:
+            await f.on_klines(updates)
+
+    async def on_ticker(self, update: TickerUpdate) -> None:
+        return None

@@ -13,6 +13,11 @@ the runner resumes an open position as acted on. A graduation candidate of the v
 backtest's Monte Carlo band as on paper (paper.trading.watch_candidate): below it, its allocation is
 cut, then it is demoted, with the reason and the numbers in its history. A restart first gives the
 monitor the candidate's trades closed since it entered the stage, from the ledger.
+
+Every bar it trades on (the warm-up, each confirmed and each REST-backfilled bar) is upserted into
+the home's candle store under the market data's venue name (feed.market_data_venue), off the event
+loop; so are a strategy's declared inputs (peer candles, funding; live.inputs), which are fed live
+and bound to the strategy as the backtest binds them.
 """
 
 from __future__ import annotations
@@ -29,14 +34,26 @@ from workstation.core.enums import Category, Side, Venue
 from workstation.core.errors import WorkstationError
 from workstation.core.events import OrderDenied, OrderFilled, OrderRejected, RiskDenied
 from workstation.core.types import Candle
+from workstation.data.arrays import CandleArrays
 from workstation.data.intervals import interval_ms
 from workstation.data.sources.bybit import bybit_interval
 from workstation.exchanges.bybit.public_stream import BybitPublicStream, kline_topic
 from workstation.exchanges.simulated import PaperExecutionClient
 from workstation.graduation.watch import CandidateWatch
-from workstation.live.feed import CandleHistory, KlineFeed, public_url, rest_fetcher
+from workstation.live.feed import (
+    CandleHistory,
+    FeedGroup,
+    KlineFeed,
+    market_data_venue,
+    public_url,
+    rest_fetcher,
+    rest_host,
+)
+from workstation.live.inputs import LiveInputs
+from workstation.live.record import BarRecorder
 from workstation.paper.risk_path import build_risk_path
-from workstation.paper.runner import StrategyRunner
+from workstation.paper.runner import Intent, StrategyRunner
+from workstation.paper.session import candle_store_path
 from workstation.paper.trading import ControlWatcher, watch_candidate
 from workstation.runtime import Runtime
 from workstation.strategies.base import Strategy
@@ -70,6 +87,18 @@ class LiveSummary:
     stopped_by: str = ""
     allocation_changes: int = 0  # the performance monitor's cuts (and restores) of the candidate's size
     demotions: tuple[str, ...] = ()  # the candidate's demotions by the monitor, as the history records them
+    store_failures: int = 0  # writes of market data to the candle store that failed (trading went on)
+
+
+class LiveRunner(StrategyRunner):
+    """The runner, remembering the strategy's target at the last bar (NaN: no signal)."""
+
+    signal = float("nan")
+
+    def intent(self, history: CandleArrays) -> Intent | None:
+        intent = super().intent(history)
+        self.signal = float("nan") if intent is None else intent.target
+        return intent
 
 
 async def trade_live(
@@ -107,19 +136,30 @@ async def trade_live(
     runtime.bus.subscribe(RiskDenied, on_risk_denied)
     stream: BybitPublicStream | None = None
     watch: CandidateWatch | None = None
+    recorder = BarRecorder(candle_store_path(runtime.home), market_data_venue(spec.venue), echo=echo)
     try:
         if debug:
             await kernel.start(reconcile=False)  # nothing of the real account is known: never reconcile
         else:
             await engine.start(runtime)
         step = interval_ms(spec.interval)
-        fetch = rest_fetcher(
-            spec.venue, spec.symbol, spec.interval, str(bybit.base_url) if bybit.base_url else None, bybit.timeout_s
-        )
-        history = CandleHistory(step, fetch, keep=max(spec.warmup_bars, 10 * strategy.warmup, 1000))
+        base_url = str(bybit.base_url) if bybit.base_url else None
+
+        def fetcher(symbol: str) -> Callable[[int, int], CandleArrays]:
+            return rest_fetcher(spec.venue, symbol, spec.interval, base_url, bybit.timeout_s)
+
+        fetch = fetcher(spec.symbol)
+        keep = max(spec.warmup_bars, 10 * strategy.warmup, 1000)
+        history = CandleHistory(step, fetch, keep=keep, on_bars=_recording(recorder, spec.symbol, spec.interval))
         now = int(time.time() * 1000)
-        history.warm(await asyncio.to_thread(fetch, now - spec.warmup_bars * step, now + step))
+        start = now - spec.warmup_bars * step
+        history.warm(await asyncio.to_thread(fetch, start, now + step))
         echo(f"WARM {len(history.bars)} closed {spec.interval} bar(s) of {spec.symbol} from the venue's REST klines")
+        inputs = LiveInputs(
+            strategy, spec.symbol, spec.interval, step, keep, host=rest_host(spec.venue, base_url),
+            timeout_s=bybit.timeout_s, peer_fetch=fetcher, recorder=recorder, echo=echo,
+        )  # fmt: skip
+        await inputs.warm(int(history.bars.ts[0]) if len(history.bars) else start, now + step)
         live_state = runtime.state_dir / "risk.json"  # the live trading state, not the paper account's
         risk = build_risk_path(runtime, spec.symbol, spec.interval, strategy.label(), cost, state_path=live_state)
         watch = watch_candidate(runtime, risk, echo)  # a TESTNET/LIVE candidate is held to its band too
@@ -129,16 +169,18 @@ async def trade_live(
             inst = await engine.bybit.precheck.instruments.get(spec.symbol, Category.LINEAR)
             if inst is not None:
                 risk.instrument = inst  # size on the venue's own quantity step
-        runner = StrategyRunner(kernel, strategy, spec.symbol, cost, window=history.keep, prefix="lv", risk=risk)
+        runner = LiveRunner(kernel, inputs.bind(strategy), spec.symbol, cost, window=keep, prefix="lv", risk=risk)
         await runner.resume(history.bars)
         watcher = ControlWatcher(runtime, kernel, echo)
         code = bybit_interval(spec.interval)
         feed = KlineFeed(spec.symbol, code, echo)
+        feeds = [feed, *inputs.feeds(code)]
         url = public_url(spec.venue, str(bybit.public_stream_url) if bybit.public_stream_url else None)
-        stream = BybitPublicStream(url, [kline_topic(spec.symbol, code)])
-        stream.start(feed)
+        stream = BybitPublicStream(url, [kline_topic(f.symbol, code) for f in feeds])
+        stream.start(FeedGroup(feeds))
         echo(f"READY {spec.symbol} {spec.interval} {strategy.label()} on {spec.venue.value}: waiting for closed bars")
-        summary.stopped_by = await _follow(spec, feed, history, runner, watcher, stop, summary, echo)
+        bars = _Bars(feed, history, inputs, strategy)
+        summary.stopped_by = await _follow(spec, bars, runner, watcher, stop, summary, echo)
         summary.duplicates, summary.backfilled = history.duplicates, history.backfilled
         summary.orders_sent, summary.refusals = runner.orders_sent, runner.refusals
         summary.denials, summary.fills = counts["denied"], counts["fills"]
@@ -151,6 +193,8 @@ async def trade_live(
     finally:
         if stream is not None:
             await stream.stop()
+        await recorder.close()
+        summary.store_failures = recorder.failures
         if not debug:
             with contextlib.suppress(WorkstationError):
                 await kernel.sync()
@@ -159,11 +203,27 @@ async def trade_live(
             watch.close()
 
 
+@dataclass
+class _Bars:
+    """The traded series' feed and history, and the strategy's other series."""
+
+    feed: KlineFeed
+    history: CandleHistory
+    inputs: LiveInputs
+    strategy: Strategy
+
+
+def _recording(recorder: BarRecorder, symbol: str, interval: str) -> Callable[[CandleArrays], None]:
+    def record(bars: CandleArrays) -> None:
+        recorder.candles(symbol, interval, bars)
+
+    return record
+
+
 async def _follow(
     spec: LiveSpec,
-    feed: KlineFeed,
-    history: CandleHistory,
-    runner: StrategyRunner,
+    bars: _Bars,
+    runner: LiveRunner,
     watcher: ControlWatcher,
     stop: asyncio.Event,
     summary: LiveSummary,
@@ -177,7 +237,7 @@ async def _follow(
             if spec.bars is not None and summary.bars >= spec.bars:
                 return "bars"
             timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
-            getting = asyncio.create_task(feed.queue.get())
+            getting = asyncio.create_task(bars.feed.queue.get())
             done, _ = await asyncio.wait({getting, stopping}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
             if getting not in done:
                 getting.cancel()
@@ -185,13 +245,18 @@ async def _follow(
                     await getting
                 return "signal" if stopping in done else "duration"
             candle = getting.result()
-            if not await history.accept(candle):
+            if not await bars.history.accept(candle):
                 echo(f"SKIP bar {candle.ts}: already seen (duplicate or out of order)")
                 continue
+            await bars.inputs.before_bar(candle.ts)
+            runner.strategy = bars.inputs.bind(bars.strategy)  # the peers' and funding's bars so far
             await watcher.poll()
-            await _cycle(runner, history, candle, paused=watcher.paused())
+            await _cycle(runner, bars.history, candle, paused=watcher.paused())
             summary.bars += 1
-            echo(f"BAR {spec.symbol} {candle.ts} close {candle.close:g}; target {runner.acted:g}")
+            echo(
+                f"BAR {spec.symbol} {candle.ts} close {candle.close:g}; signal {runner.signal:g}; "
+                f"target {runner.acted:g}"
+            )
     finally:
         stopping.cancel()
         with contextlib.suppress(asyncio.CancelledError):
