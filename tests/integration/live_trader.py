@@ -79,6 +79,8 @@ def live_trader(
     debug: bool,
     stream_url: str | None = None,
     overrides: tuple[str, ...] = (),
+    trade_args: tuple[str, ...] = ("--strategy", "sma_cross", "--param", "fast=2", "--param", "slow=3"),
+    symbol: str = "BTCUSDT",
 ) -> Iterator[LiveTrader]:
     settings = ["--set", f"debug_mode={'true' if debug else 'false'}"]
     settings += [arg for o in overrides for arg in ("--set", o)]
@@ -86,8 +88,8 @@ def live_trader(
     settings += ["--set", f"exchanges.bybit.public_stream_url={public.url}"]
     if stream_url:
         settings += ["--set", f"exchanges.bybit.stream_url={stream_url}"]
-    command = [*workstation_exe(), *settings, "trade", "--strategy", "sma_cross", "--param", "fast=2"]
-    command += ["--param", "slow=3", "--symbol", "BTCUSDT", "--interval", "1h", "--env", "testnet", *args]
+    command = [*workstation_exe(), *settings, "trade", *trade_args]
+    command += ["--symbol", symbol, "--interval", "1h", "--env", "testnet", *args]
     process = subprocess.Popen(
         command,
         cwd=REPO,

@@ -52,14 +52,3 @@ def test_backtest_when_peer_not_stored_then_error_names_the_series_and_exit_1(is
     assert "BTCUSDT 1h candles as its peer: none are stored" in done.stderr
     assert done.stdout == ""
 
-
-def test_trade_testnet_when_strategy_needs_extra_series_then_refused_before_any_connection(
-    isolated_home: Path,
-) -> None:
-    done = run_cli(
-        "trade", "--env", "testnet", "--strategy", "ml_classifier", "--symbol", "ETHUSDT", "--interval", "1h",
-        *PARAMS, "--bars", "1", home=isolated_home, timeout=60,
-    )  # fmt: skip
-    assert done.returncode == 2, done.stdout + done.stderr
-    assert "needs the funding history of ETHUSDT and BTCUSDT candles" in done.stdout + done.stderr
-    assert "does not feed a strategy extra series" in done.stdout + done.stderr

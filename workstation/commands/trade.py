@@ -109,13 +109,6 @@ def trade(
     )
     if rt.kill_switch.engaged:
         out_console.print(f"kill switch ENGAGED ({rt.kill_switch.describe()}): new orders will be denied", markup=False)
-    if venue is not Venue.PAPER and strat.inputs():
-        needs = " and ".join(i.describe(symbol.upper()) for i in strat.inputs())
-        fail(
-            f"{strat.label()} needs {needs}: the live trader does not feed a strategy extra series yet; "
-            "replay it on paper (--env paper --replay) or use parameters without them",
-            EXIT_CONFIG,
-        )
     if venue is not Venue.PAPER:
         _real_venue(ctx, venue, debug, confirm_mainnet, replay_range)
         from workstation.live.trader import LiveSpec
