@@ -257,6 +257,10 @@ def _backtest_evidence(
         fail(f"error: {str(exc).strip(chr(39) + chr(34))}")
 
 
+VENUE_HELP = (
+    "Stored venue of the candles [default: on a live venue, where the live trader stored them: "
+    "bybit-testnet for testnet, bybit for mainnet]"
+)
 OnOpt = Annotated[
     str | None,
     typer.Option("--on", help="Venue whose ledger fills are measured [default: where the candidate's stage trades]"),
@@ -275,16 +279,16 @@ def report(
     candidate_id: Annotated[int, typer.Argument(metavar="ID")],
     start: Annotated[str | None, typer.Option("--start", help="UTC date/time or ms: where the replay began")] = None,
     end: Annotated[str | None, typer.Option("--end", help="UTC date/time or ms, exclusive")] = None,
-    venue: Annotated[str | None, typer.Option("--venue", help="Stored venue of the candles")] = None,
+    venue: Annotated[str | None, typer.Option("--venue", help=VENUE_HELP)] = None,
     db: Annotated[str | None, typer.Option("--db", help="Store file [default: <home>/candles.db]")] = None,
     on: OnOpt = None,
     all_fills: AllFillsOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Backtest versus the candidate's own fills (the ledger of its stage's venue: paper or testnet),
-    trade by trade: expected and actual entries and exits, slippage, fees, funding and P&L, over the
-    same candles (--start/--end: the span; default: the span of its fills, backtested when the
-    candles are stored)."""
+    """Backtest versus the candidate's own fills (the ledger of its stage's venue: paper, testnet or
+    mainnet), trade by trade: expected and actual entries and exits, slippage, fees, funding and P&L,
+    over the same candles (--start/--end: the span; default: the span of its fills, backtested when
+    the candles are stored; on a live venue the bars the live trader stored, warm-up included)."""
     from workstation.commands.graduation_report import venue_report
 
     with _pipeline(ctx) as (rt, pipeline):
@@ -308,13 +312,24 @@ def report(
         f"({t['matched']} matched, {t['only_backtest']} only in the backtest, {t['only_live']} only on {where})",
         markup=False,
     )
+    actual_funding = "not recorded" if t["actual_funding"] is None else f"{t['actual_funding']:.2f}"
     out_console.print(
         f"fees {t['expected_fees']:.2f} expected / {t['actual_fees']:.2f} actual; funding "
-        f"{t['expected_funding']:.2f} / {t['actual_funding']:.2f}; P&L {t['expected_pnl']:.2f} / {t['actual_pnl']:.2f}; "
+        f"{t['expected_funding']:.2f} / {actual_funding}; P&L {t['expected_pnl']:.2f} / {t['actual_pnl']:.2f}; "
         f"mean slippage entry {_num(t['mean_entry_slippage_bps'])} bp, exit {_num(t['mean_exit_slippage_bps'])} bp",
         markup=False,
     )
-    table = Table("entry", "side", "status", "qty exp/act", "entry exp/act", "exit exp/act", "slip bp", "exit why")
+    if data["backtest"]:
+        cost = data["cost"]
+        out_console.print(
+            f"backtest on {data['market_venue']} {cand.interval}: {data['bars']} bars traded after "
+            f"{data['warmup_bars']} warm-up bars; taker fee {cost['taker_fee'] * 1e4:g} bp, "
+            f"maker {cost['maker_fee'] * 1e4:g} bp, slippage {cost['slippage_bps']:g} bp",
+            markup=False,
+        )
+    table = Table(
+        "entry", "side", "status", "qty exp/act", "entry exp/act", "exit exp/act", "slip bp", "fee bp", "exit why"
+    )
     for row in data["trades"]:
         e, a = row["expected"] or {}, row["actual"] or {}
         first = e or a
@@ -326,6 +341,7 @@ def report(
             f"{_g(e.get('entry_price'))}/{_g(a.get('entry_price'))}",
             f"{_g(e.get('exit_price'))}/{_g(a.get('exit_price'))}",
             f"{_num(row['entry_slippage_bps'])}/{_num(row['exit_slippage_bps'])}",
+            f"{_num(row['expected_fee_bps'])}/{_num(row['actual_fee_bps'])}",
             f"{e.get('exit_reason', '-')}/{a.get('exit_reason', '-')}",
         )
     out_console.print(table)
@@ -343,7 +359,7 @@ def evaluate(
     ] = False,
     start: Annotated[str | None, typer.Option("--start", help="Measured from: UTC date/time or ms")] = None,
     end: Annotated[str | None, typer.Option("--end", help="Measured until: UTC date/time or ms, exclusive")] = None,
-    venue: Annotated[str | None, typer.Option("--venue", help="Stored venue of the candles (slippage)")] = None,
+    venue: Annotated[str | None, typer.Option("--venue", help=VENUE_HELP)] = None,
     db: Annotated[str | None, typer.Option("--db", help="Candle store file (slippage)")] = None,
     on: OnOpt = None,
     all_fills: AllFillsOpt = False,

@@ -1,5 +1,10 @@
 """`workstation graduation evaluate|report`: a candidate's trading read from the ledger of its
-stage's venue, the stored candles to backtest it on, and the performance measured from both."""
+stage's venue, the stored candles to backtest it on, and the performance measured from both.
+
+A live venue's candles are those the live trader stored as it traded (its warm-up, streamed and
+backfilled bars) under the market data's venue name (`market_venue`: "bybit-testnet" for testnet,
+"bybit" for mainnet), read from `warmup_bars` before the candidate's first fill; --venue overrides.
+"""
 
 from __future__ import annotations
 
@@ -37,15 +42,40 @@ def candidate_trading(
         trading = load_trading(rt.home, cand, where, lo, hi, tagged=not all_fills)
     except (LookupError, ValueError) as exc:
         raise fail(f"error: {exc}") from exc
+    venue = venue or market_venue(trading.venue)
     if start is not None or end is not None:
         return trading, bc.market(ctx, db, cand.symbol, cand.interval, venue, start, end, True)
     first, last = trading.span or (0, 0)
     step = interval_ms(cand.interval)
+    lo = first - first % step
+    if trading.venue != Venue.PAPER.value:  # the bars the live trader warmed up on, and the one it decided on
+        lo -= (warmup_bars(cand) + 1) * step
     try:
-        mkt = stored_market(ctx, db, cand, venue, first - first % step, last - last % step + step)
+        mkt = stored_market(ctx, db, cand, venue, lo, last - last % step + step)
     except (LookupError, ValueError):
         mkt = None
     return trading, mkt
+
+
+def market_venue(trading_venue: str) -> str | None:
+    """The candle store's venue of the market data a live venue trades on, as the live trader stores
+    it (None on paper: a replay trades whatever stored venue it was given)."""
+    if trading_venue == Venue.PAPER.value:
+        return None
+    try:
+        from workstation.live.feed import market_data_venue
+    except ImportError:  # the live trader's own mapping, before it stored candles (same names)
+        return "bybit-testnet" if trading_venue == Venue.BYBIT_TESTNET.value else "bybit"
+    return market_data_venue(Venue(trading_venue))
+
+
+def warmup_bars(cand: Candidate) -> int:
+    """The bars before its first fill the backtest warms the candidate's signals on: the live
+    runner's own window (StrategyRunner window = the trader's history: at least 1000 bars and ten
+    strategy warm-ups)."""
+    from workstation.strategies.builtin import build
+
+    return max(1000, 10 * build(cand.strategy, cand.params).warmup)
 
 
 def stored_market(ctx: typer.Context, db: str | None, cand: Candidate, venue: str | None, lo: int, hi: int) -> Any:

@@ -3,13 +3,18 @@ ledger of the venue its stage trades on (paper or testnet; its orders carry its 
 against a backtest of the same strategy and parameters over the same candles, trade by trade
 (graduation.compare), and measured as the stage's Performance (graduation.measure).
 
-The backtest runs with the paper account's own cost model and starting balance on paper (the
-default cost model on a live venue), so what differs is what trading through the order path
-changed: risk sizing, attached stops, denials, slippage.
+The backtest runs with the paper account's own cost model and starting balance on paper, and with
+the fees a live venue charges there (Bybit linear: `venue_cost`), so what differs is what trading
+through the order path changed: risk sizing, attached stops, denials, slippage, fees. On a live
+venue the backtest starts where the trader did: its signals warmed on the stored bars before the
+candidate's first fill, its account flat at the bar before it (`expected_trades(from_ts=)`).
+Funding a live venue settles is not a fill, so the ledger does not have it: the actual side says
+None there, the expected side has the stored funding rates'.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +23,9 @@ import numpy as np
 from workstation.backtest import fills as F
 from workstation.backtest import simulator as S
 from workstation.backtest.costs import CostModel
-from workstation.backtest.runner import Market, run_backtest
+from workstation.backtest.runner import Market
 from workstation.core.enums import Venue
+from workstation.data.intervals import interval_ms
 from workstation.engine.kernel import ledger_path
 from workstation.engine.ledger import Ledger
 from workstation.graduation.compare import Trade, pair, totals
@@ -28,16 +34,44 @@ from workstation.graduation.measure import stage_performance
 from workstation.graduation.models import Candidate, Performance
 from workstation.graduation.tagging import TAG
 from workstation.paper.store import read_paper
+from workstation.strategies.base import signals
 from workstation.strategies.builtin import build
 
+FUNDING_NOT_RECORDED = "not recorded: the venue's funding settlements are not fills, the ledger keeps fills"
 
-def expected_trades(market: Market, candidate: Candidate, cost: Any, cash: float) -> list[Trade]:
-    bt = run_backtest(
-        build(candidate.strategy, candidate.params), market.candles, cost, cash=cash, funding=market.funding
-    )
+
+def venue_cost(venue: str) -> CostModel:
+    """What a live venue charges: Bybit linear perpetuals, taker 0.055% (market and stop fills),
+    maker 0.02%, no modelled slippage (the report measures it). The ledger keeps the fee of every
+    fill as the venue reported it, so the report shows both."""
+    del venue  # every live venue here is Bybit linear
+    return CostModel()
+
+
+def trading_start(market: Market, first_fill_ms: int) -> int:
+    """The bar the trader decided its first fill on: the one before the bar that fill fell in (the
+    runner acts at the next bar's open on the bar that just closed); the market's first bar at the
+    earliest."""
     ts = market.candles.ts
+    step = interval_ms(market.interval)
+    i = int(np.searchsorted(ts, first_fill_ms - first_fill_ms % step - step))
+    return int(ts[min(i, len(ts) - 1)])
+
+
+def expected_trades(
+    market: Market, candidate: Candidate, cost: Any, cash: float, *, from_ts: int | None = None
+) -> list[Trade]:
+    """The backtest's round trips over `market`. `from_ts`: the signals see every bar (the warm-up),
+    the account starts flat with `cash` at that bar and trades from there."""
+    candles, funding = market.candles, market.funding
+    sig = signals(build(candidate.strategy, candidate.params), candles)
+    if from_ts is not None:
+        start = slice(int(np.searchsorted(candles.ts, from_ts)), None)
+        candles, funding, sig = candles.take(start), funding[start], sig.take(start)
+    result = S.simulate(candles, sig, cost, cash=cash, funding=funding)
+    ts = candles.ts
     out = []
-    for row in bt.result.trades:
+    for row in result.trades:
         reason = int(row[S.T_REASON])
         still_open = reason == F.EXIT_END
         exit_i = int(row[S.T_EXIT_I])
@@ -116,23 +150,40 @@ def venue_report(
     home: Path, candidate: Candidate, trading: LedgerTrading, market: Market | None, cash: float
 ) -> dict[str, Any]:
     """The candidate's round trips on its venue against a backtest over the same candles (`market`;
-    None: no stored candles, the report lists what it made only)."""
-    paper = read_paper(home, cash=cash) if trading.venue == Venue.PAPER.value else None
-    cost = paper.account.cost if paper is not None else CostModel()
-    expected = expected_trades(market, candidate, cost, cash) if market is not None else []
-    rows = pair(expected, trading.trades)
+    None: no stored candles, the report lists what it made only). On a live venue `market` holds the
+    warm-up before the first fill too; the backtest trades from `trading_start`."""
+    on_paper = trading.venue == Venue.PAPER.value
+    paper = read_paper(home, cash=cash) if on_paper else None
+    cost = paper.account.cost if paper is not None else venue_cost(trading.venue)
+    actual = trading.trades if on_paper else [replace(t, funding=None) for t in trading.trades]
+    start = None if on_paper or market is None or not trading.fills else trading_start(market, trading.fills[0].ts)
+    expected = expected_trades(market, candidate, cost, cash, from_ts=start) if market is not None else []
+    rows = pair(expected, actual, interval_ms(market.interval) if market is not None else 1)
     book = paper.account.books.get(candidate.symbol) if paper is not None else None
-    span = [int(market.candles.ts[0]), int(market.candles.ts[-1])] if market is not None else list(trading.span or ())
-    return {
+    ts = market.candles.ts if market is not None else np.empty(0, dtype=np.int64)
+    traded = ts if start is None else ts[int(np.searchsorted(ts, start)) :]
+    span = [int(traded[0]), int(traded[-1])] if len(traded) else list(trading.span or ())
+    data: dict[str, Any] = {
         "candidate": candidate.id,
         "strategy_id": candidate.strategy_id,
         "venue": trading.venue,
+        "market_venue": None if market is None else market.venue,
         "span": span,
-        "bars": int(np.size(market.candles.ts)) if market is not None else 0,
+        "bars": len(traded),
+        "warmup_bars": len(ts) - len(traded),
         "backtest": market is not None,
+        "cost": {
+            "taker_fee": cost.taker_fee,
+            "maker_fee": cost.maker_fee,
+            "slippage_bps": cost.slippage_bps,
+            "cash": cash,
+        },
         "totals": totals(rows, actual_funding=book.funding_paid if book is not None else None),
         "trades": [r.to_json() for r in rows],
     }
+    if not on_paper:
+        data["actual_funding_note"] = FUNDING_NOT_RECORDED
+    return data
 
 
 def measured_performance(

@@ -1,7 +1,8 @@
 """Backtest versus live, trade by trade: the round trips a backtest expected against the ones a
 venue (paper, testnet, live) actually made over the same candles.
 
-Trades are paired by entry candle and side; a trade only one side made is listed as such (a stop
+Trades are paired by entry candle and side (a live fill, made a moment after its candle opened, is
+paired by the candle it fell in); a trade only one side made is listed as such (a stop
 the risk engine attached, a denial, a fill the backtest did not see). Slippage is in basis points
 against the expected price, positive when it cost money.
 """
@@ -22,7 +23,7 @@ class Trade:
     entry_price: float
     exit_price: float | None
     fees: float
-    funding: float
+    funding: float | None  # None: not recorded (a live venue's funding settlements are not fills)
     pnl: float | None  # after fees and funding (None while open)
     exit_reason: str
 
@@ -57,17 +58,31 @@ class TradeRow:
             "actual": None if self.actual is None else asdict(self.actual),
             "entry_slippage_bps": self.entry_slippage_bps(),
             "exit_slippage_bps": self.exit_slippage_bps(),
+            "expected_fee_bps": fee_bps(self.expected),
+            "actual_fee_bps": fee_bps(self.actual),
         }
 
 
-def pair(expected: Sequence[Trade], actual: Sequence[Trade]) -> list[TradeRow]:
-    """Pair by (entry candle, side), in time order; what is left on either side stands alone."""
-    waiting = {(t.entry_ts, t.side): t for t in actual}
+def fee_bps(t: Trade | None) -> float | None:
+    """A trade's fees in basis points of the notional it traded (entry and exit), so a backtest's
+    and a venue's fees compare whatever their sizes."""
+    if t is None:
+        return None
+    notional = t.qty * t.entry_price + (t.qty * t.exit_price if t.exit_price is not None else 0.0)
+    return t.fees / notional * 1e4 if notional > 0 else None
+
+
+def pair(expected: Sequence[Trade], actual: Sequence[Trade], bar_ms: int = 1) -> list[TradeRow]:
+    """Pair by (entry candle, side), in time order; what is left on either side stands alone. An
+    actual entry counts for the candle of `bar_ms` it fell in (1: its exact time)."""
+    waiting: dict[tuple[int, int], list[Trade]] = {}
+    for t in sorted(actual, key=lambda t: t.entry_ts):
+        waiting.setdefault((t.entry_ts - t.entry_ts % bar_ms, t.side), []).append(t)
     rows = []
     for e in expected:
-        a = waiting.pop((e.entry_ts, e.side), None)
-        rows.append(TradeRow(e, a))
-    rows += [TradeRow(None, a) for a in waiting.values()]
+        same = waiting.get((e.entry_ts - e.entry_ts % bar_ms, e.side))
+        rows.append(TradeRow(e, same.pop(0) if same else None))
+    rows += [TradeRow(None, a) for left in waiting.values() for a in left]
     rows.sort(key=lambda r: (r.expected or r.actual).entry_ts)  # type: ignore[union-attr]
     return rows
 
@@ -79,6 +94,12 @@ def _sum(xs: Iterable[float | None]) -> float:
 def _mean(xs: Iterable[float | None]) -> float | None:
     vals = [x for x in xs if x is not None]
     return sum(vals) / len(vals) if vals else None
+
+
+def _funding(trades: Sequence[Trade]) -> float | None:
+    """Their funding, None when none of them has it recorded."""
+    known = [t.funding for t in trades if t.funding is not None]
+    return _sum(known) if known or not trades else None
 
 
 def totals(rows: Sequence[TradeRow], *, actual_funding: float | None = None) -> dict[str, Any]:
@@ -95,7 +116,7 @@ def totals(rows: Sequence[TradeRow], *, actual_funding: float | None = None) -> 
         "expected_fees": _sum(t.fees for t in exp),
         "actual_fees": _sum(t.fees for t in act),
         "expected_funding": _sum(t.funding for t in exp),
-        "actual_funding": _sum(t.funding for t in act) if actual_funding is None else actual_funding,
+        "actual_funding": _funding(act) if actual_funding is None else actual_funding,
         "expected_pnl": _sum(t.pnl for t in exp),
         "actual_pnl": _sum(t.pnl for t in act),
         "mean_entry_slippage_bps": _mean(r.entry_slippage_bps() for r in rows),
