@@ -62,10 +62,8 @@ def market_venue(trading_venue: str) -> str | None:
     it (None on paper: a replay trades whatever stored venue it was given)."""
     if trading_venue == Venue.PAPER.value:
         return None
-    try:
-        from workstation.live.feed import market_data_venue
-    except ImportError:  # the live trader's own mapping, before it stored candles (same names)
-        return "bybit-testnet" if trading_venue == Venue.BYBIT_TESTNET.value else "bybit"
+    from workstation.live.feed import market_data_venue
+
     return market_data_venue(Venue(trading_venue))
 
 

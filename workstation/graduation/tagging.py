@@ -1,7 +1,9 @@
 """Which orders are a graduation candidate's: its id rides in the client order id's prefix.
 
 The runner's prefix ("pp" on paper, "lv" live) becomes e.g. "ppg12" for candidate 12, so every order
-it sends (and every fill of it the ledger records) says whose it is: `ppg12-<ms36>-<hex>`. A
+it sends (and every fill of it the ledger records) says whose it is: `ppg12-<ms36>-<hex>`. Which
+candidate a trader trades as is `trading_candidate`'s answer: the one of the venue's stage with its
+strategy, symbol and interval, or the one its `--candidate ID` names when several are. A
 protective exit the venue fires (the attached stop-loss) has no client order id; `candidate_fills`
 gives it to the candidate whose position it reduces.
 """
@@ -15,6 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from workstation.core.enums import Side, Venue
+from workstation.core.errors import WorkstationError
 from workstation.core.types import Fill
 from workstation.graduation.models import Candidate, Stage
 
@@ -44,29 +47,65 @@ def stage_of(venue: Venue) -> Stage | None:
     return None
 
 
-def trading_candidate(home: Path, venue: Venue, symbol: str, interval: str, label: str) -> Candidate | None:
-    """The candidate in `venue`'s stage with this symbol, interval and strategy label (None: none, or
-    no graduation store in this home yet; the store is never created here)."""
+class CandidateChoiceError(WorkstationError):
+    """Which candidate a trader trades as is not clear: several qualify and none was picked, or the
+    one picked does not qualify. The message lists the ids that do."""
+
+
+def trading_candidates(home: Path, venue: Venue, symbol: str, interval: str, label: str) -> list[Candidate]:
+    """Every candidate in `venue`'s stage with this symbol, interval and strategy label, by id (none
+    without a graduation store in this home; the store is never created here)."""
     from workstation.graduation.store import GraduationStore, store_path
     from workstation.strategies.builtin import build
 
     stage, path = stage_of(venue), store_path(home)
     if stage is None or not path.exists():
-        return None
+        return []
     store = GraduationStore.open(path)
     try:
         found = [c for c in store.candidates() if c.stage is stage]
     finally:
         store.close()
+    out = []
     for cand in found:
         if (cand.symbol, cand.interval) != (symbol, interval):
             continue
         try:
             if build(cand.strategy, cand.params).label() == label:
-                return cand
+                out.append(cand)
         except (ValueError, KeyError):
             continue
-    return None
+    return sorted(out, key=lambda c: c.id)
+
+
+def trading_candidate(
+    home: Path, venue: Venue, symbol: str, interval: str, label: str, candidate_id: int | None = None
+) -> Candidate | None:
+    """The candidate a trader of `label` on `venue`, `symbol`, `interval` trades as: the one in the
+    venue's stage that matches (None: none does). `candidate_id` picks one when several match.
+
+    Raises CandidateChoiceError when several match and no `candidate_id` is given, or when the one
+    given is not among them (the message lists those that are and asks for `--candidate ID`)."""
+    found = trading_candidates(home, venue, symbol, interval, label)
+    ids = ", ".join(str(c.id) for c in found)
+    what = f"{label} {symbol} {interval}"
+    stage = stage_of(venue)
+    if candidate_id is not None:
+        for cand in found:
+            if cand.id == candidate_id:
+                return cand
+        where = f"{stage.value} candidates" if stage is not None else f"candidates ({venue.value} has no stage)"
+        raise CandidateChoiceError(
+            f"candidate {candidate_id} is not one of the {where} for {what}"
+            + (f": those are {ids}; pass --candidate with one of them" if found else ": there are none")
+        )
+    if len(found) > 1:
+        assert stage is not None
+        raise CandidateChoiceError(
+            f"{len(found)} {stage.value} candidates trade {what} on {venue.value} ({ids}): "
+            f"pass --candidate ID to say which one this run trades as"
+        )
+    return found[0] if found else None
 
 
 def candidate_fills(fills: Iterable[Fill], candidate_id: int, symbol: str) -> list[Fill]:

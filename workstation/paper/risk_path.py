@@ -121,12 +121,15 @@ def build_risk_path(
     *,
     category: Category = Category.LINEAR,
     state_path: Path | None = None,
+    candidate_id: int | None = None,
 ) -> RiskPath:
     """A RiskEngine from `runtime.settings.risk` and the paper account's persisted trading state
     (`state_path`, default `paper_risk_path(home)`), on a replay clock. With `risk.growth.enabled` the
     risk per trade follows the balance-building schedule on the equity converted through the
     configured rate (no usable rate: every entry is denied with the reason). The performance
-    monitor's allocation scales the size, its demotion requests go on the bus."""
+    monitor's allocation scales the size, its demotion requests go on the bus. It trades as the
+    graduation candidate of the venue's stage with this strategy (`candidate_id` picks one when
+    several are; graduation.tagging.trading_candidate raises CandidateChoiceError otherwise)."""
     clock = ReplayClock()
     settings = runtime.settings.risk
     growth = GrowthPlan(settings.growth, rate_source(settings.growth, ccxt_ticker)) if settings.growth.enabled else None
@@ -152,7 +155,8 @@ def build_risk_path(
         monitor=monitor,
     )
     # the graduation candidate in this venue's stage with this strategy: trade (and tag orders) as it
-    cand = trading_candidate(runtime.home, runtime.settings.trading.venue, symbol, interval, strategy_id)
+    venue = runtime.settings.trading.venue
+    cand = trading_candidate(runtime.home, venue, symbol, interval, strategy_id, candidate_id)
     if cand is not None:
         path.candidate_id, path.strategy_id = cand.id, cand.strategy_id
     return path
