@@ -30,7 +30,7 @@ async def serve(
     replay_speed: float = 0.0,
     sync: bool = True,
 ) -> int:
-    """`replay` (SYMBOL:INTERVAL[:STRATEGY]) runs the paper venue on stored candles while serving."""
+    """`replay` (SYMBOL:INTERVAL[:STRATEGY[:NAME=VALUE,...]], paper.session.ReplaySpec) runs the paper venue on stored candles while serving."""
     tokens = TokenStore.for_home(runtime.home)
     issued = tokens.load_or_create()
     if issued is not None and announce:

@@ -26,7 +26,9 @@ def headless(
         typer.Option(
             "--replay",
             envvar="WORKSTATION_REPLAY",
-            help="Paper venue only: replay stored candles SYMBOL:INTERVAL[:STRATEGY] through it.",
+            help="Paper venue only: replay stored candles through it, as "
+            "SYMBOL:INTERVAL[:STRATEGY[:NAME=VALUE,NAME=VALUE...]], e.g. BTCUSDT:1m:sma_cross:fast=5,slow=20 or "
+            "ETHUSDT:1h:ml_classifier:features=2,peer=1 (parameters not given keep their defaults).",
         ),
     ] = None,
     replay_speed: Annotated[

@@ -17,7 +17,6 @@ from workstation.paper.risk_path import RiskPath, build_risk_path
 from workstation.paper.session import ReplaySpec, candle_store_path, run_replay
 from workstation.paper.store import PaperLock, open_paper
 from workstation.runtime import Runtime
-from workstation.strategies.builtin import build
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +46,7 @@ class PaperSession:
             assert kernel is not None  # the paper venue always has one
             path = None
             if risk:
-                label = build(spec.strategy).label()
+                label = spec.build().label()  # with the spec's parameters, as the replay trades it
                 path = build_risk_path(runtime, spec.symbol, spec.interval, label, paper.account.cost)
             session = cls(runtime, spec, paper, lock, restored, kernel, path)
             session.reconcile = await kernel.start()

@@ -1,5 +1,5 @@
-"""A paper replay session for a composition root: `SYMBOL:INTERVAL[:STRATEGY]` from the candle store
-through a strategy, the engine's OMS and the gated paper venue."""
+"""A paper replay session for a composition root: `SYMBOL:INTERVAL[:STRATEGY[:NAME=VALUE,...]]` from
+the candle store through a strategy (with those parameters), the engine's OMS and the gated paper venue."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 from workstation.backtest.costs import CostModel
 from workstation.backtest.inputs import bind_inputs
@@ -24,6 +24,12 @@ from workstation.strategies.builtin import build
 
 log = logging.getLogger(__name__)
 DEFAULT_STRATEGY = "sma_cross"
+# Strategy parameters are numbers, so ':' separates the fields and ',' the parameters unambiguously.
+SPEC_FORMAT = "SYMBOL:INTERVAL[:STRATEGY[:NAME=VALUE,NAME=VALUE...]]"
+SPEC_HELP = (
+    f"{SPEC_FORMAT}, e.g. BTCUSDT:1m:sma_cross:fast=5,slow=20 or ETHUSDT:1h:ml_classifier:features=2,peer=1 "
+    "(parameters not given keep their defaults; values are numbers)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,14 +38,57 @@ class ReplaySpec:
     interval: str
     strategy: str = DEFAULT_STRATEGY
     venue: str | None = None  # the data venue of the stored series; None: any that holds it
+    params: tuple[tuple[str, Any], ...] = ()  # (name, typed value) the strategy is built with
 
     @classmethod
     def parse(cls, text: str) -> ReplaySpec:
-        parts = [p.strip() for p in text.split(":")]
-        if len(parts) not in (2, 3) or not all(parts):
-            raise ValueError(f"--replay wants SYMBOL:INTERVAL[:STRATEGY] (e.g. BTCUSDT:1m:sma_cross), got {text!r}")
-        build(parts[2] if len(parts) == 3 else DEFAULT_STRATEGY)  # unknown names fail here, clearly
-        return cls(parts[0].upper(), parts[1], *parts[2:])
+        """`SPEC_FORMAT`; the strategy is built from it, so an unknown strategy or parameter, or a value
+        of the wrong type or out of range, raises ValueError naming it and what was expected."""
+        parts = [p.strip() for p in text.split(":", 3)]
+        if len(parts) < 2 or not all(parts):
+            raise ValueError(f"--replay wants {SPEC_FORMAT} (e.g. BTCUSDT:1m:sma_cross:fast=5,slow=20), got {text!r}")
+        name = parts[2] if len(parts) > 2 else DEFAULT_STRATEGY
+        params = parse_params(name, parts[3] if len(parts) > 3 else "")
+        return cls(parts[0].upper(), parts[1], name, params=params)
+
+    def build(self) -> Strategy:
+        """The strategy this replay trades, with its parameters (unbound: see run_replay)."""
+        return build(self.strategy, dict(self.params))
+
+    def __str__(self) -> str:
+        text = f"{self.symbol}:{self.interval}:{self.strategy}"
+        return text + (":" + ",".join(f"{k}={v}" for k, v in self.params) if self.params else "")
+
+
+def parse_params(strategy: str, text: str) -> tuple[tuple[str, Any], ...]:
+    """`name=value,name=value` (or "") for `strategy`, checked by building it: (name, typed value) pairs."""
+    from workstation.strategies.builtin import get
+
+    try:
+        cls = get(strategy)
+    except KeyError as exc:
+        raise ValueError(str(exc.args[0])) from None
+    specs = {s.name: s for s in cls.params()}
+    values: dict[str, Any] = {}
+    for item in text.split(",") if text.strip() else ():
+        key, sep, raw = (x.strip() for x in item.partition("="))
+        if not sep or not key or not raw:
+            raise ValueError(f"{strategy} parameter {item.strip()!r} is not NAME=VALUE (in {SPEC_FORMAT})")
+        spec = specs.get(key)
+        if spec is None:
+            raise ValueError(f"{strategy} has no parameter {key!r} (it has {', '.join(specs) or 'none'})")
+        if key in values:
+            raise ValueError(f"{strategy} parameter {key!r} is given twice")
+        expected = f"{'an integer' if spec.type is int else 'a number'} in {spec.low:g}..{spec.high:g}"
+        try:
+            values[key] = spec.parse(raw)
+        except ValueError:
+            raise ValueError(f"{strategy} parameter {key}={raw!r}: expected {expected}") from None
+    try:
+        strategy_obj = cls.create(values)
+    except ValueError as exc:  # the parameters are inconsistent with each other (Strategy.check)
+        raise ValueError(f"{strategy} parameters {text!r}: {exc}") from None
+    return tuple((k, getattr(strategy_obj, k)) for k in values)
 
 
 def candle_store_path(home: Path) -> Path:
@@ -88,7 +137,7 @@ async def run_replay(
         with CandleStore.open(store_path) as store:
             venue, data = load_series(store, spec)
             # the series it declares (funding, peer candles) from the same store, as the backtest binds them
-            strategy = bind_inputs(store, build(spec.strategy), venue, spec.symbol, spec.interval, data.candles)
+            strategy = bind_inputs(store, spec.build(), venue, spec.symbol, spec.interval, data.candles)
             return venue, data, strategy
 
     venue, data, strategy = await asyncio.to_thread(load)
