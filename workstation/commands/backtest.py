@@ -55,6 +55,8 @@ def run(
     leverage: bc.LevOpt = 1.0,
     mmr: bc.MmrOpt = BYBIT_MAINTENANCE_MARGIN,
     size: bc.SizeOpt = 1.0,
+    sizer: bc.SizerOpt = "fraction",
+    risk_per_trade: bc.RiskOpt = None,
     check: Annotated[
         bool, typer.Option("--check-lookahead", help="Fail if signals change on truncated history")
     ] = False,
@@ -77,7 +79,9 @@ def run(
         strat = build(strategy, bc.parse_params(param))
     except (KeyError, ValueError) as exc:
         raise bc.fail(str(exc).strip("'\"")) from exc
-    cost = bc.cost_model(fee_bps, maker_fee_bps, slippage_bps, vol_impact, volume_impact, leverage, mmr, size)
+    cost = bc.cost_model(
+        fee_bps, maker_fee_bps, slippage_bps, vol_impact, volume_impact, leverage, mmr, size, sizer, risk_per_trade
+    )
     mkt = bc.market(ctx, db, symbol, interval, venue, start, end, allow_gaps)
     strat = bc.with_inputs(ctx, db, strat, mkt)
     try:
@@ -91,6 +95,7 @@ def run(
     except StrategyError as exc:
         raise bc.fail(str(exc)) from exc
     doc = bt.to_dict(mkt)
+    doc["sizing"] = bc.sizing(cost)
     doc["funding_settlements"] = mkt.funding_settlements
     if report is not None:
         doc["lookahead"] = {
@@ -125,6 +130,12 @@ def _print_run(doc: dict[str, Any], mkt: Market, seconds: float) -> None:
         f"{doc['strategy']} {doc['params']} on {mkt.venue} {mkt.symbol} {mkt.interval}{src}: "
         f"{m['bars']:,} bars {m['start']} -> {m['end']}, {mkt.funding_settlements} funding settlements"
     )
+    sz = doc["sizing"]
+    if sz["risk_per_trade"] is not None:
+        bc.out.print(
+            f"sized by stop distance: {sz['risk_per_trade']:.2%} of equity lost at each stop, "
+            f"notional at most {sz['leverage']:g} x equity"
+        )
     table = Table("metric", "strategy", "buy & hold")
     for key in ("final_equity", "total_return", "cagr", "sharpe", "sortino", "calmar", "max_drawdown"):
         table.add_row(key, bc.fmt(m[key], key in bc.PCT), bc.fmt(b.get(key), key in bc.PCT))
@@ -168,6 +179,8 @@ def sweep_cmd(
     leverage: bc.LevOpt = 1.0,
     mmr: bc.MmrOpt = BYBIT_MAINTENANCE_MARGIN,
     size: bc.SizeOpt = 1.0,
+    sizer: bc.SizerOpt = "fraction",
+    risk_per_trade: bc.RiskOpt = None,
     jobs: bc.JobsOpt = 0,
     sort: Annotated[str, typer.Option("--sort", help="Metric to rank by")] = "sharpe",
     top: Annotated[int, typer.Option("--top", help="Rows to print")] = 20,
@@ -179,7 +192,7 @@ def sweep_cmd(
     from workstation.backtest.runner import sweep
 
     combos = bc.combos_of(strategy, grid, param)
-    cost = bc.cost_model(fee_bps, maker_fee_bps, slippage_bps, 0.0, 0.0, leverage, mmr, size)
+    cost = bc.cost_model(fee_bps, maker_fee_bps, slippage_bps, 0.0, 0.0, leverage, mmr, size, sizer, risk_per_trade)
     mkt = bc.market(ctx, db, symbol, interval, venue, start, end, allow_gaps)
     started = time.perf_counter()
     with bc.progress_bar("sweep", as_json) as progress:
@@ -209,6 +222,7 @@ def sweep_cmd(
             "runs": len(results),
             "seconds": seconds,
             "sort": sort,
+            "sizing": bc.sizing(cost),
             "results": ranked,
         }  # bc.fmt: skip
         sys.stdout.write(json.dumps(doc) + "\n")

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
-from workstation.backtest.costs import CostModel
+from workstation.backtest.costs import CostModel, Sizer
 from workstation.strategies.builtin import REGISTRY
 
 if TYPE_CHECKING:
@@ -44,7 +44,24 @@ VolImpactOpt = Annotated[float, typer.Option("--vol-impact", help="Extra slippag
 VolumeImpactOpt = Annotated[float, typer.Option("--volume-impact", help="Extra slippage: k x sqrt(qty / volume)")]
 LevOpt = Annotated[float, typer.Option("--leverage", help="Leverage (isolated margin)")]
 MmrOpt = Annotated[float, typer.Option("--mmr", help="Maintenance margin rate")]
-SizeOpt = Annotated[float, typer.Option("--size", help="Fraction of equity per position (sizing hook)")]
+SizeOpt = Annotated[float, typer.Option("--size", help="--sizer fraction: fraction of equity per position")]
+SIZERS: dict[str, Sizer] = {"fraction": Sizer.FIXED_FRACTION, "stop-distance": Sizer.STOP_DISTANCE}
+DEFAULT_RISK = 0.01
+SizerOpt = Annotated[
+    str,
+    typer.Option(
+        "--sizer",
+        help="fraction: each position holds --size of equity (x --leverage); stop-distance: each entry is "
+        "sized so that its stop-loss loses --risk-per-trade of equity, notional at most equity x --leverage "
+        "(a strategy that gives no stop opens nothing)",
+    ),
+]
+RiskOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--risk-per-trade", help=f"--sizer stop-distance: fraction of equity lost at the stop [default: {DEFAULT_RISK}]"
+    ),
+]
 DbOpt = Annotated[str | None, typer.Option("--db", help="Store file or URL [default: <home>/candles.db]")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document and nothing else on stdout")]
 ReportOpt = Annotated[str | None, typer.Option("--report", help="Write a self-contained HTML report here")]
@@ -71,8 +88,30 @@ def parse_params(items: list[str] | None) -> dict[str, str]:
 
 
 def cost_model(
-    fee: float, maker: float, slip: float, vol: float, volume: float, lev: float, mmr: float, size: float
+    fee: float,
+    maker: float,
+    slip: float,
+    vol: float,
+    volume: float,
+    lev: float,
+    mmr: float,
+    size: float,
+    sizer: str = "fraction",
+    risk: float | None = None,
 ) -> CostModel:
+    """The CostModel of the shared options; `sizer`/`risk` are --sizer and --risk-per-trade."""
+    kind = SIZERS.get(sizer)
+    if kind is None:
+        raise fail(f"--sizer {sizer!r} is not one of: {', '.join(SIZERS)}")
+    if kind is Sizer.STOP_DISTANCE:
+        risk = DEFAULT_RISK if risk is None else risk
+        if not 0 < risk <= 1:
+            raise fail(f"--risk-per-trade {risk:g} must be above 0 and at most 1 (a fraction of equity)")
+        if size != 1.0:
+            raise fail("--size is the fraction sizer's; with --sizer stop-distance give --risk-per-trade")
+        size = risk
+    elif risk is not None:
+        raise fail("--risk-per-trade needs --sizer stop-distance")
     try:
         return CostModel(
             taker_fee=fee * 1e-4,
@@ -82,10 +121,23 @@ def cost_model(
             volume_impact=volume,
             leverage=lev,
             maintenance_margin=mmr,
+            sizer=kind,
             size=size,
         )
     except ValueError as exc:
         raise fail(str(exc)) from exc
+
+
+def sizing(cost: CostModel) -> dict[str, Any]:
+    """How positions were sized, for --json."""
+    name = next(k for k, v in SIZERS.items() if v is cost.sizer) if cost.sizer in SIZERS.values() else None
+    stop = cost.sizer is Sizer.STOP_DISTANCE
+    return {
+        "sizer": name or cost.sizer.name.lower(),
+        "size": None if stop else cost.size,
+        "risk_per_trade": cost.size if stop else None,
+        "leverage": cost.leverage,
+    }
 
 
 def freeze_heap() -> None:

@@ -40,6 +40,8 @@ def walkforward_cmd(
     leverage: bc.LevOpt = 1.0,
     mmr: bc.MmrOpt = BYBIT_MAINTENANCE_MARGIN,
     size: bc.SizeOpt = 1.0,
+    sizer: bc.SizerOpt = "fraction",
+    risk_per_trade: bc.RiskOpt = None,
     jobs: bc.JobsOpt = 0,
     mc_iterations: McOpt = 1000,
     report_path: bc.ReportOpt = None,
@@ -51,7 +53,7 @@ def walkforward_cmd(
     from workstation.data.intervals import interval_ms
 
     combos = bc.combos_of(strategy, grid, param)
-    cost = bc.cost_model(fee_bps, maker_fee_bps, slippage_bps, 0.0, 0.0, leverage, mmr, size)
+    cost = bc.cost_model(fee_bps, maker_fee_bps, slippage_bps, 0.0, 0.0, leverage, mmr, size, sizer, risk_per_trade)
     try:
         train_ms, test_ms = interval_ms(train), interval_ms(test)
         step_ms = interval_ms(step) if step else None
@@ -92,7 +94,8 @@ def walkforward_cmd(
         bench = oos_benchmark(wf, strategy, combos[0], mkt.candles, mkt.funding, cost, cash)
         bc.write_html(report_path, mkt, f"{strategy} walk-forward", wf.result, wf.metrics, bench, mc=mc, wf=wf)
     if as_json:
-        doc = {"symbol": mkt.symbol, "interval": mkt.interval, "seconds": seconds, **wf.to_dict()}
+        doc = {"symbol": mkt.symbol, "interval": mkt.interval, "seconds": seconds, "sizing": bc.sizing(cost)}
+        doc |= wf.to_dict()
         if mc is not None:
             doc["montecarlo"] = mc.band.to_dict()
         sys.stdout.write(json.dumps(doc) + "\n")
@@ -142,6 +145,8 @@ def montecarlo_cmd(
     leverage: bc.LevOpt = 1.0,
     mmr: bc.MmrOpt = BYBIT_MAINTENANCE_MARGIN,
     size: bc.SizeOpt = 1.0,
+    sizer: bc.SizerOpt = "fraction",
+    risk_per_trade: bc.RiskOpt = None,
     report_path: bc.ReportOpt = None,
     allow_gaps: bc.AllowGapsOpt = False,
     db: bc.DbOpt = None,
@@ -157,7 +162,7 @@ def montecarlo_cmd(
         strat = build(strategy, bc.parse_params(param))
     except (KeyError, ValueError) as exc:
         raise bc.fail(str(exc).strip("'\"")) from exc
-    cost = bc.cost_model(fee_bps, maker_fee_bps, slippage_bps, 0.0, 0.0, leverage, mmr, size)
+    cost = bc.cost_model(fee_bps, maker_fee_bps, slippage_bps, 0.0, 0.0, leverage, mmr, size, sizer, risk_per_trade)
     mkt = bc.market(ctx, db, symbol, interval, venue, start, end, allow_gaps)
     try:
         bt = run_backtest(strat, mkt.candles, cost, cash=cash, funding=mkt.funding)
@@ -175,7 +180,7 @@ def montecarlo_cmd(
     if report_path:
         bc.write_html(report_path, mkt, strat.label(), bt.result, bt.metrics, bt, mc=mc)
     if as_json:
-        doc = bt.to_dict(mkt) | {"montecarlo": mc.band.to_dict()}
+        doc = bt.to_dict(mkt) | {"sizing": bc.sizing(cost), "montecarlo": mc.band.to_dict()}
         sys.stdout.write(json.dumps(doc) + "\n")
         return
     b = mc.band
