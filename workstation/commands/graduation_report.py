@@ -1,7 +1,7 @@
 """`workstation graduation report ID` and `evaluate ID`: the candidate's own fills, read from the
-ledger of the venue its stage trades on (paper or testnet; its orders carry its id, graduation.tagging),
-against a backtest of the same strategy and parameters over the same candles, trade by trade
-(graduation.compare), and measured as the stage's Performance (graduation.measure).
+ledger of the venue its stage trades on (paper, testnet or mainnet; its orders carry its id,
+graduation.tagging), against a backtest of the same strategy and parameters over the same candles,
+trade by trade (graduation.compare), and measured as the stage's Performance (graduation.measure).
 
 The backtest runs with the paper account's own cost model and starting balance on paper, and with
 the fees a live venue charges there (Bybit linear: `venue_cost`), so what differs is what trading
@@ -9,7 +9,7 @@ through the order path changed: risk sizing, attached stops, denials, slippage, 
 venue the backtest starts where the trader did: its signals warmed on the stored bars before the
 candidate's first fill, its account flat at the bar before it (`expected_trades(from_ts=)`).
 Funding a live venue settles is not a fill, so the ledger does not have it: the actual side says
-None there, the expected side has the stored funding rates'.
+None there; the expected side has the stored funding rates'.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from workstation.paper.store import read_paper
 from workstation.strategies.base import signals
 from workstation.strategies.builtin import build
 
+ENVS = {Venue.PAPER.value: "paper", Venue.BYBIT_TESTNET.value: "testnet", Venue.BYBIT_MAINNET.value: "mainnet"}
 FUNDING_NOT_RECORDED = "not recorded: the venue's funding settlements are not fills, the ledger keeps fills"
 
 
@@ -124,7 +125,7 @@ def load_trading(
         raise LookupError(
             f"the ledger has no fills of {whose} on {venue} for {candidate.symbol}"
             f"{' in that span' if start_ms is not None or end_ms is not None else ''}: trade it there first"
-            f" (`workstation trade ... --env {'paper' if venue == Venue.PAPER.value else 'testnet'}`)"
+            f" (`workstation trade ... --env {ENVS.get(venue, 'testnet')}`)"
         )
     return trading
 
