@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QListWidget,
     QPushButton,
     QVBoxLayout,
@@ -29,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from workstation.core.events import OrderDenied, OrderFilled, OrderSizeReduced, RiskDecision, RiskDenied
 from workstation.paper.account_session import PaperSession
-from workstation.paper.session import ReplaySpec
+from workstation.paper.session import ReplaySpec, parse_params
 from workstation.runtime import Runtime
 from workstation.strategies.builtin import REGISTRY
 from workstation.ui.candles_item import DOWN_COLOR
@@ -75,6 +76,9 @@ class PaperReplayPanel(QWidget):
             self.strategy_box.addItem(name, name)
             self.strategy_box.setItemData(self.strategy_box.count() - 1, cls.description, Qt.ItemDataRole.ToolTipRole)
         self.strategy_box.setCurrentText("sma_cross")
+        self.params_edit = QLineEdit()  # the strategy's parameters, as in --replay ...:STRATEGY:NAME=VALUE,...
+        self.params_edit.setPlaceholderText("defaults, or name=value,name=value")
+        self.params_edit.setToolTip("The strategy's parameters (e.g. fast=5,slow=20); the others keep their defaults")
         self.worker: StoreWorker | None = None
         self.catalog: Catalog | None = None
         self.series_box = QComboBox()  # symbol · venue, filled from the store (load_catalog)
@@ -118,6 +122,7 @@ class PaperReplayPanel(QWidget):
         series.addWidget(self.refresh_button)
         form.addRow("Series", series)
         form.addRow("Strategy", self.strategy_box)
+        form.addRow("Parameters", self.params_edit)
         form.addRow("Speed", self.speed_box)
         form.addRow("Risk", self.risk_box)
         buttons = QHBoxLayout()
@@ -181,12 +186,14 @@ class PaperReplayPanel(QWidget):
         )
 
     def spec(self) -> ReplaySpec:
+        """The picked replay; ValueError naming a bad parameter."""
         strategy = str(self.strategy_box.currentData())
+        params = parse_params(strategy, self.params_edit.text())
         picked = self.series()
         if picked is None:  # the store was not read yet: the shipped sample (imported if missing)
-            return ReplaySpec(*DEFAULT_SERIES, strategy)
+            return ReplaySpec(*DEFAULT_SERIES, strategy, params=params)
         key, interval = picked
-        return ReplaySpec(key.symbol, interval, strategy, venue=key.venue)
+        return ReplaySpec(key.symbol, interval, strategy, venue=key.venue, params=params)
 
     @property
     def running(self) -> bool:
@@ -209,11 +216,15 @@ class PaperReplayPanel(QWidget):
         except RuntimeError as exc:
             self.status.setText(f"the engine loop is not running ({exc})")
             return
+        try:
+            spec = self.spec()
+        except ValueError as exc:
+            self.status.setText(f"Parameters: {exc}")
+            return
         self.counts = dict.fromkeys(self.counts, 0)
         self.resumed_after = None
         self.risk_list.clear()
         self._risk_text()
-        spec = self.spec()
         for widget in self._pickers():
             widget.setEnabled(False)
         self.stop_button.setEnabled(True)
@@ -275,6 +286,7 @@ class PaperReplayPanel(QWidget):
             self.interval_box,
             self.refresh_button,
             self.strategy_box,
+            self.params_edit,
             self.risk_box,
         )
 
