@@ -120,15 +120,24 @@ def live_trader(
         reader.join(5)
 
 
-def feed_bars(trader: LiveTrader, fake: FakeBybit, public: FakePublicWs, live: CandleArrays) -> None:
+def feed_bars(
+    trader: LiveTrader, fake: FakeBybit, public: FakePublicWs, live: CandleArrays, *, until: str | None = None
+) -> int:
     """Each bar as the venue sends it: an update of the open bar, then the confirmed bar; the next
-    bar only once the trader has acted on this one (so the fake's market fills are at its close)."""
+    bar only once the trader has acted on this one (so the fake's market fills are at its close).
+    `until`: stop feeding once the trader printed a line starting with it (before its bar's line).
+    Returns the bars fed."""
     deadline = time.monotonic() + 30
     while public.live_subscribers < 1:
         assert time.monotonic() < deadline, "the trader never subscribed to the kline topic"
         time.sleep(0.05)
+    fed = 0
     for bar in live.candles():
         fake.set_mark_price("BTCUSDT", str(bar.close))
         public.push_kline("BTCUSDT", "60", bar.ts, bar.open, bar.high, bar.low, bar.open, bar.volume, confirm=False)
         public.push_kline("BTCUSDT", "60", bar.ts, bar.open, bar.high, bar.low, bar.close, bar.volume, confirm=True)
         trader.wait_for(f"BAR BTCUSDT {bar.ts} ")
+        fed += 1
+        if until is not None and any(line.startswith(until) for line in trader.seen):
+            break
+    return fed

@@ -8,6 +8,7 @@ the numbers in its append-only history. With a wide band nothing happens."""
 from __future__ import annotations
 
 import json
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,7 @@ def public_ws() -> Iterator[FakePublicWs]:
         yield fake
 
 
-def candidate_in_testnet(home: Path, band: tuple[float, float]) -> str:
+def candidate_in_testnet(home: Path, band: tuple[float, float], params: dict[str, int] | None = None) -> str:
     """Candidate 1 (the live trader's sma_cross 2/3 BTCUSDT 1h) promoted to TESTNET with `band` as its
     Monte Carlo band of the mean trade return; its strategy id."""
     rt = build_runtime(home=home, config_file=None, overrides=LOOSE)
@@ -48,7 +49,7 @@ def candidate_in_testnet(home: Path, band: tuple[float, float]) -> str:
         pipeline = GraduationPipeline(store, rt.settings.graduation, bus=rt.bus, clock=SystemClock())
         evidence = Evidence(Performance(200, sharpe=2.0, max_drawdown=0.1), mc_band=band, mc_window=2)
         cand = pipeline.add(
-            strategy="sma_cross", params={"fast": 2, "slow": 3}, symbol="BTCUSDT", interval="1h",
+            strategy="sma_cross", params=params or {"fast": 2, "slow": 3}, symbol="BTCUSDT", interval="1h",
             evidence=evidence, by="test",
         )  # fmt: skip
         pipeline.evaluate(cand.id)
@@ -59,16 +60,19 @@ def candidate_in_testnet(home: Path, band: tuple[float, float]) -> str:
         store.close()
 
 
-def trade_testnet(home: Path, public_ws: FakePublicWs) -> tuple[str, list[str]]:
-    """`workstation trade --env testnet --bars 24` on real BTC 1h: its output and the orderLinkIds sent."""
+def trade_testnet(home: Path, public_ws: FakePublicWs, *strategy_args: str) -> tuple[str, list[str]]:
+    """`workstation trade --env testnet --bars 32` on real BTC 1h (sma_cross 2/3, plus `strategy_args`):
+    its output and the orderLinkIds sent."""
     warm, live = real_hours(200, LIVE_BARS)
     with StreamingFakeBybit() as fake:
         serve_history(fake, warm)
+        trade_args = ("--strategy", "sma_cross", "--param", "fast=2", "--param", "slow=3", *strategy_args)
         with live_trader(
-            home, fake, public_ws, "--bars", str(LIVE_BARS), debug=False, stream_url=fake.ws.url, overrides=MONITOR
-        ) as t:
+            home, fake, public_ws, "--bars", str(LIVE_BARS), debug=False, stream_url=fake.ws.url, overrides=MONITOR,
+            trade_args=trade_args,
+        ) as t:  # fmt: skip
             t.wait_for("READY BTCUSDT 1h")
-            feed_bars(t, fake, public_ws, live)
+            feed_bars(t, fake, public_ws, live, until="DEMOTED #")  # a demoted candidate stops its trader
             out = t.finish()
         assert t.process.returncode == 0, out
         return out, [r.params["orderLinkId"] for r in fake.requests_to("/v5/order/create")]
@@ -105,6 +109,17 @@ def test_trade_testnet_when_the_candidate_falls_below_its_band_then_cut_and_demo
     after = [q for i, q in buys if lines.index(cut[0]) < i]
     assert before and after and max(after) < min(before), buys
     assert not [ln for ln in lines[lines.index(demoted[0]) :] if ln.startswith("FILL ")], out
+    # it stops at once: flat already, nothing to close, no entry tried at allocation 0
+    stopping = [ln for ln in lines if ln.startswith("DEMOTED #1 ")]
+    assert stopping == [
+        f"DEMOTED #1 {sid} TESTNET -> PAPER: {demoted[0].split(': ', 1)[1]}; closing its position and stopping"
+    ], out
+    assert "RISK DENIED" not in out and "rounds down" not in out, out
+    done = lines[-1]
+    bars_seen = sum(ln.startswith("BAR BTCUSDT ") for ln in lines)
+    assert bars_seen < LIVE_BARS and done.startswith(f"DONE {bars_seen} closed candle(s) (demoted); "), out
+    assert "position 0 BTCUSDT; stopped: the candidate was demoted (TESTNET -> PAPER: performance monitor: " in done
+    assert lines[-2].startswith("BAR BTCUSDT ") and lines.index(stopping[0]) == len(lines) - 3, out
 
     data = shown(home)
     assert data["stage"] == "PAPER"
@@ -148,7 +163,7 @@ def test_trade_testnet_when_restarted_then_the_monitor_carries_on_from_the_ledge
                 home, fake, public_ws, "--bars", "16", debug=False, stream_url=fake.ws.url, overrides=MONITOR
             ) as t:
                 t.wait_for("READY BTCUSDT 1h")
-                feed_bars(t, fake, public_ws, live)
+                feed_bars(t, fake, public_ws, live, until="DEMOTED #")
                 outs.append(t.finish())
             assert t.process.returncode == 0, outs[-1]
     first, second = outs
@@ -159,3 +174,53 @@ def test_trade_testnet_when_restarted_then_the_monitor_carries_on_from_the_ledge
     assert "DEMOTED candidate 1 TESTNET -> PAPER by monitor: " in second and "(breach 2 of 2)" in second, second
     data = shown(home)
     assert data["stage"] == "PAPER" and data["history"][-1]["by"] == "monitor"
+
+
+def test_trade_testnet_when_restarted_with_a_position_open_and_the_resumed_trades_demote_then_it_closes_and_stops(
+    tmp_path: Path, public_ws: FakePublicWs
+) -> None:
+    """Run 1 (demotion held off) makes 4 losing trades (two windows of 2) and is stopped while long. The
+    restart resumes those trades: the second breach demotes the candidate at once, so its open position is closed by
+    one reduce-only market order of the candidate (risk-reducing, allowed at allocation 0) and the
+    trader stops without following a bar."""
+    home = tmp_path / "home"
+    sid = candidate_in_testnet(home, band=(0.05, 0.5))
+    with StreamingFakeBybit() as fake:
+        warm, live = real_hours(200, 2 * LIVE_BARS)
+        serve_history(fake, warm)
+        held_off = (*MONITOR, "risk.monitor.demote_after_breaches=100")
+        with live_trader(home, fake, public_ws, debug=False, stream_url=fake.ws.url, overrides=held_off) as t:
+            t.wait_for("READY BTCUSDT 1h")
+            for fed in range(1, 2 * LIVE_BARS + 1):
+                feed_bars(t, fake, public_ws, live.take(slice(fed - 1, fed)))
+                if sum(ln.startswith("FILL BTCUSDT Sell ") for ln in t.seen) >= 4 and t.seen[-1].endswith("target 1"):
+                    break
+            t.process.send_signal(signal.SIGTERM)
+            first = t.finish()
+        assert t.process.returncode == 0, first
+        held = first.splitlines()[-1].split("; position ")[1].split()[0]
+        assert float(held) > 0, first  # stopped while long
+        sent_before = len(fake.requests_to("/v5/order/create"))
+
+        warm, _ = real_hours(200 + fed, 1)
+        serve_history(fake, warm)
+        with live_trader(home, fake, public_ws, debug=False, stream_url=fake.ws.url, overrides=MONITOR) as t:
+            t.wait_for("DONE")
+            second = t.finish()
+        assert t.process.returncode == 0, second
+        sent = [r.params for r in fake.requests_to("/v5/order/create")][sent_before:]
+    assert "DEMOT" not in first, first
+    lines = second.splitlines()
+    (resumed,) = [ln for ln in lines if ln.startswith(f"RESUME {sid}: ")]
+    assert int(resumed.split(": ", 1)[1].split()[0]) >= 4, second
+    (stopping,) = [i for i, ln in enumerate(lines) if ln.startswith("DEMOTED #1 ")]
+    assert lines[stopping - 1].startswith("DEMOTED candidate 1 TESTNET -> PAPER by monitor: "), second
+    reason = lines[stopping - 1].split(": ", 1)[1]
+    assert lines[stopping] == f"DEMOTED #1 {sid} TESTNET -> PAPER: {reason}; closing its position and stopping"
+    assert [ln.split()[:4] for ln in lines[stopping:] if ln.startswith("FILL ")] == [["FILL", "BTCUSDT", "Sell", held]]
+    assert len(sent) == 1 and sent[0]["orderLinkId"].startswith("lvg1-"), sent
+    assert str(sent[0].get("reduceOnly")).lower() == "true" and sent[0]["side"] == "Sell", sent
+    assert "READY" not in second and "RISK DENIED" not in second, second
+    assert lines[-1].startswith("DONE 0 closed candle(s) (demoted); 1 order(s) sent, 0 refused, 0 denial(s), 1 fill(s)")
+    assert "position 0 BTCUSDT; stopped: the candidate was demoted (TESTNET -> PAPER: " in lines[-1], second
+    assert shown(home)["stage"] == "PAPER"

@@ -193,5 +193,7 @@ def _run_live(rt: Runtime, spec: LiveSpec, strat: Strategy) -> None:
         f"DONE {summary.bars} closed candle(s) ({summary.stopped_by}); {summary.orders_sent} order(s) sent, "
         f"{summary.refusals} refused, {summary.denials} denial(s), {summary.fills} fill(s); "
         f"{summary.duplicates} duplicate bar(s) skipped, {summary.backfilled} fetched over REST; "
-        f"position {summary.position:g} {spec.symbol}" + ("; debug mode: nothing was sent" if summary.debug else "")
+        f"position {summary.position:g} {spec.symbol}"
+        + ("; debug mode: nothing was sent" if summary.debug else "")
+        + (f"; stopped: the candidate was demoted ({summary.demotions[-1]})" if summary.stopped_by == "demoted" else "")
     )

@@ -12,7 +12,9 @@ the runner resumes an open position as acted on. A graduation candidate of the v
 (TESTNET on testnet, LIVE on mainnet; demo has no stage) trades under its id and is held to its
 backtest's Monte Carlo band as on paper (paper.trading.watch_candidate): below it, its allocation is
 cut, then it is demoted, with the reason and the numbers in its history. A restart first gives the
-monitor the candidate's trades closed since it entered the stage, from the ledger.
+monitor the candidate's trades closed since it entered the stage, from the ledger. Once demoted
+(in the run or already at the restart), the trader says so, closes the candidate's position through
+the normal order path and stops (`stopped_by = "demoted"`; live.demotion).
 
 Every bar it trades on (the warm-up, each confirmed and each REST-backfilled bar) is upserted into
 the home's candle store under the market data's venue name (feed.market_data_venue), off the event
@@ -40,6 +42,7 @@ from workstation.data.sources.bybit import bybit_interval
 from workstation.exchanges.bybit.public_stream import BybitPublicStream, kline_topic
 from workstation.exchanges.simulated import PaperExecutionClient
 from workstation.graduation.watch import CandidateWatch
+from workstation.live.demotion import close_demoted, new_demotion
 from workstation.live.feed import (
     CandleHistory,
     FeedGroup,
@@ -171,16 +174,26 @@ async def trade_live(
                 risk.instrument = inst  # size on the venue's own quantity step
         runner = LiveRunner(kernel, inputs.bind(strategy), spec.symbol, cost, window=keep, prefix="lv", risk=risk)
         await runner.resume(history.bars)
-        watcher = ControlWatcher(runtime, kernel, echo)
-        code = bybit_interval(spec.interval)
-        feed = KlineFeed(spec.symbol, code, echo)
-        feeds = [feed, *inputs.feeds(code)]
-        url = public_url(spec.venue, str(bybit.public_stream_url) if bybit.public_stream_url else None)
-        stream = BybitPublicStream(url, [kline_topic(f.symbol, code) for f in feeds])
-        stream.start(FeedGroup(feeds))
-        echo(f"READY {spec.symbol} {spec.interval} {strategy.label()} on {spec.venue.value}: waiting for closed bars")
-        bars = _Bars(feed, history, inputs, strategy)
-        summary.stopped_by = await _follow(spec, bars, runner, watcher, stop, summary, echo)
+        demoted = new_demotion(watch, 0)  # already by the trades the restart resumed: close, never follow
+        if demoted is not None:
+            await close_demoted(runner, watch, demoted, history.bars, step, echo)
+            summary.stopped_by = "demoted"
+        else:
+            watcher = ControlWatcher(runtime, kernel, echo)
+            code = bybit_interval(spec.interval)
+            feed = KlineFeed(spec.symbol, code, echo)
+            feeds = [feed, *inputs.feeds(code)]
+            url = public_url(spec.venue, str(bybit.public_stream_url) if bybit.public_stream_url else None)
+            stream = BybitPublicStream(url, [kline_topic(f.symbol, code) for f in feeds])
+            stream.start(FeedGroup(feeds))
+            echo(
+                f"READY {spec.symbol} {spec.interval} {strategy.label()} on {spec.venue.value}: waiting for closed bars"
+            )
+            bars = _Bars(feed, history, inputs, strategy, watch)
+            summary.stopped_by = await _follow(spec, bars, runner, watcher, stop, summary, echo)
+        if summary.stopped_by == "demoted" and not debug:  # the closing fill, before it is counted
+            with contextlib.suppress(WorkstationError):
+                await kernel.sync()
         summary.duplicates, summary.backfilled = history.duplicates, history.backfilled
         summary.orders_sent, summary.refusals = runner.orders_sent, runner.refusals
         summary.denials, summary.fills = counts["denied"], counts["fills"]
@@ -211,6 +224,7 @@ class _Bars:
     history: CandleHistory
     inputs: LiveInputs
     strategy: Strategy
+    watch: CandidateWatch
 
 
 def _recording(recorder: BarRecorder, symbol: str, interval: str) -> Callable[[CandleArrays], None]:
@@ -229,7 +243,7 @@ async def _follow(
     summary: LiveSummary,
     echo: Echo,
 ) -> str:
-    """Run the bar cycle until a stop: 'signal', 'duration' or 'bars'."""
+    """Run the bar cycle until a stop: 'signal', 'duration', 'bars' or 'demoted'."""
     deadline = None if spec.duration_s is None else time.monotonic() + spec.duration_s
     stopping = asyncio.create_task(stop.wait())
     try:
@@ -251,23 +265,27 @@ async def _follow(
             await bars.inputs.before_bar(candle.ts)
             runner.strategy = bars.inputs.bind(bars.strategy)  # the peers' and funding's bars so far
             await watcher.poll()
-            await _cycle(runner, bars.history, candle, paused=watcher.paused())
+            await runner.on_close(candle)  # settling the bar may close a trade, and that may demote
+            demoted = new_demotion(bars.watch, 0)
+            if demoted is not None:  # its position is closed instead of acting on the bar; the bar line is the last
+                await close_demoted(runner, bars.watch, demoted, bars.history.bars, bars.history.step_ms, echo)
+            elif not watcher.paused():
+                await _open(runner, bars.history, candle)
             summary.bars += 1
             echo(
                 f"BAR {spec.symbol} {candle.ts} close {candle.close:g}; signal {runner.signal:g}; "
                 f"target {runner.acted:g}"
             )
+            if demoted is not None:
+                return "demoted"
     finally:
         stopping.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await stopping
 
 
-async def _cycle(runner: StrategyRunner, history: CandleHistory, candle: Candle, *, paused: bool) -> None:
-    """The bar that closed is settled; the strategy acts at the next open, priced at this close."""
-    await runner.on_close(candle)
-    if paused:
-        return
+async def _open(runner: StrategyRunner, history: CandleHistory, candle: Candle) -> None:
+    """After the bar that closed is settled, the strategy acts at the next open, priced at this close."""
     px = candle.close
     step = history.step_ms
     await runner.on_open(history.bars, Candle(candle.ts + step, px, px, px, px, 0.0))
