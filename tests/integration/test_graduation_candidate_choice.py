@@ -1,9 +1,11 @@
 """Two PAPER candidates trade the same strategy, symbol and interval: `workstation trade` (a real
 process on the shipped sample) does not guess which one it trades as. It refuses before any order,
-naming both ids and asking for `--candidate ID`; nothing reaches the ledger."""
+naming both ids and asking for `--candidate ID`; nothing reaches the ledger. With `--candidate ID` it
+trades as that one (its client order ids carry the id); an id outside the stage is refused."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from tests.integration.cli_runner import run_cli
@@ -48,3 +50,28 @@ def test_trade_when_two_paper_candidates_match_then_it_refuses_and_asks_which(tm
     assert "FILL" not in out
     orders = run_cli("orders", "--json", home=home)
     assert '"client_order_id"' not in orders.stdout, orders.stdout
+
+
+def test_trade_when_candidate_given_among_two_then_its_orders_carry_that_id(tmp_path: Path) -> None:
+    home = tmp_path
+    assert run_cli("data", "load-sample", home=home).returncode == 0
+    two_paper_candidates(home)
+    done = run_cli("--set", "debug_mode=false", "trade", *STRATEGY, "--env", "paper", "--candidate", "2",
+                   "--replay", "2024-11-01:2024-11-01T06:00", home=home)  # fmt: skip
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out
+    assert "trading as graduation candidate #2 (PAPER)" in out, out
+    ids = [o["client_order_id"] for o in json.loads(run_cli("orders", "--json", home=home).stdout)["orders"]]
+    assert ids and all(i.startswith("ppg2-") for i in ids), ids
+
+
+def test_trade_when_candidate_is_not_in_the_stage_then_refused_before_any_order(tmp_path: Path) -> None:
+    home = tmp_path
+    assert run_cli("data", "load-sample", home=home).returncode == 0
+    two_paper_candidates(home)
+    done = run_cli("--set", "debug_mode=false", "trade", *STRATEGY, "--env", "paper", "--candidate", "7",
+                   "--replay", "2024-11-01:2024-11-01T06:00", home=home)  # fmt: skip
+    out = done.stdout + done.stderr
+    assert done.returncode == 2, out
+    assert "candidate 7 is not one of the PAPER candidates" in out and "1, 2" in out, out
+    assert "FILL" not in out

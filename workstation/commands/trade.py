@@ -79,6 +79,14 @@ def trade(
     warmup: Annotated[
         int, typer.Option("--warmup", min=1, max=5000, help="Live venues: closed candles fetched before trading.")
     ] = 500,
+    candidate: Annotated[
+        int | None,
+        typer.Option(
+            "--candidate",
+            metavar="ID",
+            help="The graduation candidate this run trades as, when several of the venue's stage match.",
+        ),
+    ] = None,
 ) -> None:
     """Trade a strategy: paper replays stored history through the OMS, ledger and the durable paper
     venue (a restart resumes where it stopped); testnet/demo/mainnet warm up from the venue's
@@ -109,11 +117,15 @@ def trade(
     )
     if rt.kill_switch.engaged:
         out_console.print(f"kill switch ENGAGED ({rt.kill_switch.describe()}): new orders will be denied", markup=False)
+    if no_risk and candidate is not None:
+        fail("--candidate trades as a graduation candidate, through the risk manager: drop --no-risk", EXIT_CONFIG)
+    if not no_risk:
+        _check_candidate(rt, venue, symbol.upper(), interval, strat, candidate)
     if venue is not Venue.PAPER:
         _real_venue(ctx, venue, debug, confirm_mainnet, replay_range)
         from workstation.live.trader import LiveSpec
 
-        _run_live(rt, LiveSpec(venue, symbol.upper(), interval, warmup, bars, duration), strat)
+        _run_live(rt, LiveSpec(venue, symbol.upper(), interval, warmup, bars, duration, candidate), strat)
         return
     from workstation.paper.session import ReplaySpec
     from workstation.paper.trading import trade_paper
@@ -124,7 +136,9 @@ def trade(
     spec = ReplaySpec(symbol.upper(), interval, strategy)
     try:
         summary = asyncio.run(
-            trade_paper(rt, spec, strat, start=start, end=end, speed=speed, echo=echo, risk=not no_risk)
+            trade_paper(
+                rt, spec, strat, start=start, end=end, speed=speed, echo=echo, risk=not no_risk, candidate_id=candidate
+            )
         )
     except LookupError as exc:
         fail(f"error: {exc.args[0] if exc.args else exc}")
@@ -143,6 +157,21 @@ def trade(
     )
     if summary.bars == 0 and summary.restored:
         echo("nothing new to replay: the paper account already saw these candles (see `workstation orders`)")
+
+
+def _check_candidate(
+    rt: Runtime, venue: Venue, symbol: str, interval: str, strat: Strategy, chosen: int | None
+) -> None:
+    """Before any connection: which graduation candidate this run trades as is unambiguous (several
+    of the venue's stage on this strategy need --candidate ID) and is said."""
+    from workstation.graduation.tagging import CandidateChoiceError, trading_candidate
+
+    try:
+        cand = trading_candidate(rt.home, venue, symbol, interval, strat.label(), chosen)
+    except CandidateChoiceError as exc:
+        fail(f"error: {exc}", EXIT_CONFIG)
+    if cand is not None:
+        out_console.print(f"trading as graduation candidate #{cand.id} ({cand.stage.value})", markup=False)
 
 
 def _real_venue(ctx: typer.Context, venue: Venue, debug: bool, confirm_mainnet: bool, replay: str | None) -> None:

@@ -74,6 +74,7 @@ class LiveSpec:
     warmup_bars: int = 500
     bars: int | None = None  # stop after this many confirmed bars
     duration_s: float | None = None  # stop after this long
+    candidate_id: int | None = None  # the graduation candidate traded as, when several qualify
 
 
 @dataclass
@@ -164,7 +165,15 @@ async def trade_live(
         )  # fmt: skip
         await inputs.warm(int(history.bars.ts[0]) if len(history.bars) else start, now + step)
         live_state = runtime.state_dir / "risk.json"  # the live trading state, not the paper account's
-        risk = build_risk_path(runtime, spec.symbol, spec.interval, strategy.label(), cost, state_path=live_state)
+        risk = build_risk_path(
+            runtime,
+            spec.symbol,
+            spec.interval,
+            strategy.label(),
+            cost,
+            state_path=live_state,
+            candidate_id=spec.candidate_id,
+        )
         watch = watch_candidate(runtime, risk, echo)  # a TESTNET/LIVE candidate is held to its band too
         if not debug:  # its trades closed by earlier runs since it entered the stage: the window carries on
             watch.resume(kernel.ledger, spec.venue.value)

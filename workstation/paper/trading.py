@@ -136,11 +136,13 @@ async def trade_paper(
     speed: float,
     echo: Echo,
     risk: bool = True,
+    candidate_id: int | None = None,
 ) -> TradeSummary:
     """`risk` (the default): every change of target is sized or denied by a RiskEngine built from
     the settings and the paper account's persisted trading state (<home>/state/paper/risk.json), and the graduation
     pipeline records the performance monitor's demotion requests. False: sized by the cost model's
-    sizer, exactly as a backtest (for comparisons)."""
+    sizer, exactly as a backtest (for comparisons). `candidate_id`: the PAPER candidate traded as
+    when several match (graduation.tagging.trading_candidate)."""
 
     def load() -> tuple[str, ReplayData]:
         with CandleStore.open(candle_store_path(runtime.home)) as store:
@@ -173,7 +175,9 @@ async def trade_paper(
         runtime.bus.subscribe(OrderFilled, on_fill)
         path: RiskPath | None = None
         if risk:
-            path = build_risk_path(runtime, spec.symbol, spec.interval, strategy.label(), paper.account.cost)
+            path = build_risk_path(
+                runtime, spec.symbol, spec.interval, strategy.label(), paper.account.cost, candidate_id=candidate_id
+            )
             watch = watch_candidate(runtime, path, echo)
             runtime.bus.subscribe(RiskDenied, on_risk_denied)
             state = path.engine.store.view()
