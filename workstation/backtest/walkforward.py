@@ -12,6 +12,11 @@ flat with the equity the previous test window ended with, so the out-of-sample c
 continuous compounded path. A position still open at a test window's end is sold at that
 window's last close like any market exit, paying the taker fee and slippage (exit reason
 "window_end"): the next window starts flat, so the boundary is a real round trip.
+
+A variant whose warm-up (bars before its first meaningful signal) is not shorter than the shortest
+train window could never score, so it is left out of every window and listed in `skipped`; when
+no variant fits, walk_forward raises ValueError naming the train window in bars, the warm-ups and
+the --train length that would fit (see `split_by_warmup`).
 """
 
 from __future__ import annotations
@@ -72,6 +77,17 @@ class WindowResult:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A variant left out because its warm-up does not fit the shortest train window."""
+
+    params: dict[str, Any]
+    warmup: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"params": self.params, "warmup_bars": self.warmup}
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class WalkForward:
     strategy: str
@@ -80,6 +96,7 @@ class WalkForward:
     windows: tuple[WindowResult, ...]
     result: SimResult  # the stitched out-of-sample run (ts, equity, position, trades over test bars)
     metrics: dict[str, Any]
+    skipped: tuple[Skipped, ...] = ()
 
     def to_dict(self, *, trades: bool = True) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -88,6 +105,7 @@ class WalkForward:
             "anchored": self.anchored,
             "windows": [w.to_dict() for w in self.windows],
             "metrics": self.metrics,
+            "skipped": [k.to_dict() for k in self.skipped],
         }
         if trades:
             out["trades"] = M.trade_list(self.result)
@@ -117,6 +135,50 @@ def make_windows(
             out.append(Window(len(out), a, b, b, c))
         k += 1
     return out
+
+
+def split_by_warmup(
+    strategy: str, combos: list[dict[str, Any]], windows: list[Window], ts: np.ndarray
+) -> tuple[list[dict[str, Any]], list[Skipped]]:
+    """The variants whose warm-up is shorter than every train window, and the ones left out.
+
+    Raises ValueError when none fits: the message names the shortest train window in bars, the
+    smallest and largest warm-up among the variants and the train length that would fit them.
+    """
+    train_bars = min(w.train_end - w.train_start for w in windows)
+    warmups = [build(strategy, c).warmup for c in combos]
+    kept = [c for c, n in zip(combos, warmups, strict=True) if n < train_bars]
+    skipped = [Skipped(dict(c), n) for c, n in zip(combos, warmups, strict=True) if n >= train_bars]
+    if kept:
+        return kept, skipped
+    lo, hi = min(warmups), max(warmups)
+    span = f"{lo:,} bars" if lo == hi else f"{lo:,} bars (smallest) to {hi:,} bars (largest)"
+    step = int(np.median(np.diff(ts))) if len(ts) > 1 else 0
+    need = (lo + 1) * step
+    length = f"{math.ceil(need / 86_400_000)}d" if need >= 86_400_000 else f"{math.ceil(need / 3_600_000)}h"
+    shorter = _warmup_params(strategy, combos[warmups.index(lo)])
+    raise ValueError(
+        f"no {strategy} variant can trade: the shortest train window holds {train_bars:,} bars, but the "
+        f"variants need {span} of warm-up before their first signal, so every window would stay flat. "
+        f"Use --train {length} or longer (more than {lo:,} bars), or parameters with a shorter warm-up"
+        + (f" (lower {', '.join(shorter)})" if shorter else "")
+    )
+
+
+def _warmup_params(strategy: str, params: dict[str, Any]) -> list[str]:
+    """Names of the parameters whose next lower value shortens this variant's warm-up."""
+    base = build(strategy, params)
+    names = []
+    for spec in base.params():
+        lower = getattr(base, spec.name) - spec.step
+        if lower < spec.low:
+            continue
+        try:
+            if build(strategy, {**params, spec.name: lower}).warmup < base.warmup:
+                names.append(spec.name)
+        except ValueError:
+            continue
+    return names
 
 
 def _score(metrics: Mapping[str, Any] | None, objective: str) -> float:
@@ -153,6 +215,7 @@ def walk_forward(
     windows = make_windows(candles.ts, train_ms, test_ms, anchored=anchored, step_ms=step_ms)
     if not windows:
         raise ValueError("the history is too short for one train window plus a test window")
+    combos, skipped = split_by_warmup(strategy, combos, windows, candles.ts)
     sign = -1.0 if minimize else 1.0
     equity = cash
     parts: list[SimResult] = []
@@ -188,7 +251,8 @@ def walk_forward(
             )
         )  # fmt: skip
     stitched = stitch(parts, cash)
-    return WalkForward(strategy, objective, anchored, tuple(results), stitched, M.compute_metrics(stitched))
+    metrics = M.compute_metrics(stitched)
+    return WalkForward(strategy, objective, anchored, tuple(results), stitched, metrics, tuple(skipped))
 
 
 def stitch(parts: list[SimResult], cash: float) -> SimResult:

@@ -14,7 +14,7 @@ from workstation.backtest.costs import BYBIT_MAINTENANCE_MARGIN
 from workstation.commands import backtest_common as bc
 
 McOpt = Annotated[
-    int, typer.Option("--mc-iterations", help="Monte Carlo paths over the bc.out-of-sample trades (0 = none)")
+    int, typer.Option("--mc-iterations", help="Monte Carlo paths over the out-of-sample trades (0 = none)")
 ]
 
 
@@ -61,14 +61,18 @@ def walkforward_cmd(
         raise bc.fail(str(exc)) from exc
     mkt = bc.market(ctx, db, symbol, interval, venue, start, end, allow_gaps)
 
-    from workstation.backtest.walkforward import make_windows, oos_benchmark, walk_forward
+    from workstation.backtest.walkforward import make_windows, oos_benchmark, split_by_warmup, walk_forward
 
     windows = make_windows(mkt.candles.ts, train_ms, test_ms, anchored=anchored, step_ms=step_ms)
     if not windows:
         raise bc.fail(f"{len(mkt.candles):,} bars are too few for a {train} train plus a {test} test window")
+    try:
+        fitting, _ = split_by_warmup(strategy, combos, windows, mkt.candles.ts)
+    except ValueError as exc:
+        raise bc.fail(f"--train {train}: {exc}") from exc
     started = time.perf_counter()
     with bc.progress_bar("walk-forward", as_json) as progress:
-        task = progress.add_task("wf", total=len(windows) * (len(combos) + 1))
+        task = progress.add_task("wf", total=len(windows) * (len(fitting) + 1))
         try:
             wf = walk_forward(
                 strategy,
@@ -84,7 +88,7 @@ def walkforward_cmd(
                 funding=mkt.funding,
                 jobs=jobs or None,
                 progress=lambda k: progress.advance(task, k),
-            )  # bc.fmt: skip
+            )  # fmt: skip
         except ValueError as exc:
             raise bc.fail(str(exc)) from exc
     seconds = time.perf_counter() - started
@@ -113,14 +117,22 @@ def walkforward_cmd(
             bc.fmt(oos.get("total_return"), True),
             bc.fmt(oos.get("sharpe")),
             bc.fmt(oos.get("max_drawdown"), True),
-        )  # bc.fmt: skip
+        )  # fmt: skip
     bc.out.print(table)
     m = wf.metrics
     bc.out.print(
-        f"bc.out of sample ({'anchored' if anchored else 'rolling'}, {len(wf.windows)} windows): return "
+        f"out of sample ({'anchored' if anchored else 'rolling'}, {len(wf.windows)} windows): return "
         f"{bc.fmt(m['total_return'], True)}, sharpe {bc.fmt(m['sharpe'])}, max drawdown {bc.fmt(m['max_drawdown'], True)}, "
-        f"{m['trade_count']} trades; {len(combos)} variants per window, {seconds:.2f} s"
+        f"{m['trade_count']} trades; {len(fitting)} variants per window, {seconds:.2f} s"
     )
+    if wf.skipped:
+        train_bars = min(w.window.train_end - w.window.train_start for w in wf.windows)
+        bc.out.print(
+            f"skipped {len(wf.skipped)} of {len(combos)} variants whose warm-up is not shorter than the "
+            f"{train_bars:,}-bar train window (lengthen --train to include them): "
+            + "; ".join(f"{','.join(f'{k}={v}' for k, v in s.params.items())} ({s.warmup:,} bars)" for s in wf.skipped),
+            markup=False,
+        )
 
 
 def montecarlo_cmd(
@@ -174,7 +186,7 @@ def montecarlo_cmd(
             block_days=block_days,
             noise=noise,
             ruin_level=ruin,
-        )  # bc.fmt: skip
+        )  # fmt: skip
     except (StrategyError, ValueError) as exc:
         raise bc.fail(str(exc)) from exc
     if report_path:
@@ -192,7 +204,7 @@ def montecarlo_cmd(
             *(bc.fmt(band.at(p), pct) for p in (5, 25, 50, 75, 95)),
             bc.fmt(band.original, pct),
             f"{band.rank(band.original):.0f}",
-        )  # bc.fmt: skip
+        )  # fmt: skip
     bc.out.print(f"{strat.label()} on {mkt.symbol} {mkt.interval}: {b.method}, {b.iterations:,} paths of {b.steps:,}")
     bc.out.print(table)
     bc.out.print(f"probability of ruin (equity touching {b.ruin_level:.0%} of the start): {b.ruin_probability:.2%}")
