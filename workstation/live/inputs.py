@@ -4,8 +4,9 @@
   same span, then the confirmed klines of a second topic on the same public stream, each through its
   own `CandleHistory` (the same duplicate / gap / backfill rules). Before the strategy acts on bar t,
   every peer must hold bar t too (the peer bar opened with ours closes with it): its queued bars are
-  taken first, then it is waited for a few seconds, then fetched over REST; a peer bar still missing
-  is said (the strategy then sees the peer's previous bar, as a backtest over that gap would).
+  taken first, then it is waited for up to `trading.live.peer_wait_s` seconds, then fetched over
+  REST; a peer bar still missing is said (the strategy then sees the peer's previous bar, as a
+  backtest over that gap would).
 - FUNDING of the traded symbol comes from Bybit REST /v5/market/funding/history: a warm-up from
   `FUNDING_LOOKBACK_MS` before the first warm bar, then fetched again whenever a settlement is due
   by the close of the bar about to be acted on.
@@ -35,7 +36,6 @@ from workstation.strategies.base import FUNDING, PEER, Strategy, StrategyInputs
 log = logging.getLogger(__name__)
 FUNDING_LOOKBACK_MS = 30 * 86_400_000  # settlements before the first warm bar (mean of the last 21 at 8h: 7 days)
 DEFAULT_FUNDING_EVERY_MS = 8 * 3_600_000
-PEER_WAIT_S = 5.0
 FundingFetch = Callable[[int, int], tuple[np.ndarray, np.ndarray]]  # settlements with start <= ts < end
 
 
@@ -129,7 +129,7 @@ class LiveInputs:
         funding_fetch: FundingFetch | None = None,
         recorder: BarRecorder | None = None,
         echo: Echo,
-        peer_wait_s: float = PEER_WAIT_S,
+        peer_wait_s: float,
     ) -> None:
         self.strategy = strategy
         self.symbol = symbol

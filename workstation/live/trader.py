@@ -162,6 +162,7 @@ async def trade_live(
         inputs = LiveInputs(
             strategy, spec.symbol, spec.interval, step, keep, host=rest_host(spec.venue, base_url),
             timeout_s=bybit.timeout_s, peer_fetch=fetcher, recorder=recorder, echo=echo,
+            peer_wait_s=runtime.settings.trading.live.peer_wait_s,
         )  # fmt: skip
         await inputs.warm(int(history.bars.ts[0]) if len(history.bars) else start, now + step)
         live_state = runtime.state_dir / "risk.json"  # the live trading state, not the paper account's

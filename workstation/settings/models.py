@@ -46,12 +46,22 @@ class SafetySettings(_Frozen):
     min_free_memory_mb: Annotated[int, Field(ge=0)] = 512
 
 
+class LiveSettings(_Frozen):
+    """The live trader (`workstation trade --env testnet|demo|mainnet`)."""
+
+    peer_wait_s: Annotated[float, BeforeValidator(_parse_duration), Field(ge=0, le=60)] = 5.0
+    """After a bar closes, how long to wait for each peer's bar of the same time on the public stream
+    before fetching it over REST (seconds; "5s" accepted; 0: straight to REST). The strategy acts on
+    the bar only after this, so it stays well below the bar's interval."""
+
+
 class TradingSettings(_Frozen):
     venue: Venue = Venue.PAPER
     allowed_venues: tuple[Venue, ...] = (Venue.PAPER, Venue.BYBIT_TESTNET, Venue.BYBIT_DEMO)
     symbols: tuple[str, ...] = ("BTCUSDT",)
     paper_balance: Annotated[float, Field(gt=0)] = 10_000.0
     """USDT in a fresh paper account."""
+    live: LiveSettings = LiveSettings()
 
     @model_validator(mode="after")
     def _venue_allowed(self) -> TradingSettings:
