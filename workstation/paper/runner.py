@@ -89,7 +89,7 @@ class StrategyRunner:
         self.risk = risk
         self._stop_loss = math.nan  # the strategy's own stop for the entry being risked
         self._seen_target = 0.0
-        self._trade: tuple[float, float] | None = None  # (equity before the entry, entry notional)
+        self._trade: tuple[float, float, bool] | None = None  # (equity before the entry, entry notional, long)
         self._equity_before = math.nan
         self.acted = 0.0
         self._entry: tuple[str, float] | None = None  # resting entry order and its target
@@ -152,15 +152,23 @@ class StrategyRunner:
                 self._track_trade(self.risk, qty, float(account.equity))
 
     def _track_trade(self, rp: RiskPath, qty: float, equity: float) -> None:
-        """A closed trade's return (equity change over the entry's notional) to the performance monitor."""
+        """A closed trade's return (equity change over the entry's notional) to the performance monitor.
+
+        A trade closes when the position goes flat, or when it reverses (long straight to short or
+        back, an exit and an entry at one open): that closes one trade and opens the next, as
+        graduation.compare.round_trips counts it. The reversed trade ends at the equity between its
+        exit and the next entry (read when that entry was sized), which is where a flat exit ends."""
+        if self._trade is not None:
+            before, notional, long = self._trade
+            reversed_ = qty != 0.0 and (qty > 0) != long
+            if qty == 0.0 or reversed_:
+                self._trade = None
+                end = self._equity_before if reversed_ else equity
+                if rp.monitor is not None and notional > 0:
+                    rp.monitor.record_trade(rp.strategy_id, (end - before) / notional)
         if qty != 0.0 and self._trade is None:
             price = float(self.kernel.portfolio.position(self.kernel.venue, self.symbol).entry_price)
-            self._trade = (self._equity_before, abs(qty) * price)
-        elif qty == 0.0 and self._trade is not None:
-            before, notional = self._trade
-            self._trade = None
-            if rp.monitor is not None and notional > 0:
-                rp.monitor.record_trade(rp.strategy_id, (equity - before) / notional)
+            self._trade = (self._equity_before, abs(qty) * price, qty > 0)
 
     async def resume(self, history: CandleArrays) -> None:
         """Pick up after a restart (the ledger reconciled with the venue): take the open position
@@ -346,7 +354,7 @@ class StrategyRunner:
     ) -> str:
         """Evaluate `intent`; a sized request goes to the OMS. "" when denied, refused or rejected."""
         account = await self._account(bar.open, qty)
-        if intent.reduce_qty is None and self._trade is None:
+        if intent.reduce_qty is None:  # an entry, always from flat (after a reversal's exit: where that trade ended)
             self._equity_before = float(account.equity)
         cash, _ = await self._balance()
         margin = rp.margin_cap(cash, self.cost)
