@@ -133,7 +133,7 @@ class ParamSpec:
 
     def grid(self) -> list[float | int]:
         values = np.arange(self.low, self.high + self.step / 2, self.step)
-        return [self.type(v) for v in values]
+        return [self.type(round(float(v), 10)) for v in values]  # 0.7, not arange's 0.7000000000000001
 
     def parse(self, text: str) -> float | int:
         value = self.type(float(text)) if self.type is int and "." not in text else self.type(text)
