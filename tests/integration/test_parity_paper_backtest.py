@@ -8,7 +8,7 @@ import math
 import shutil
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +19,7 @@ from tests.conftest import SHARED_DATA
 from workstation.backtest import events as E
 from workstation.backtest import fills as F
 from workstation.backtest import simulator as S
-from workstation.backtest.costs import CostModel
+from workstation.backtest.costs import CostModel, Sizer
 from workstation.core.types import Candle, Fill
 from workstation.data.arrays import CandleArrays
 from workstation.data.sample import SAMPLE_INTERVAL, SAMPLE_SYMBOL, SAMPLE_VENUE, load_bundled_sample
@@ -199,3 +199,21 @@ def test_replay_when_binance_1m_sample_then_paper_fills_equal_backtest(store: Ca
     cost = CostModel(slippage_bps=1.0, volume_impact=0.0, volatility_impact=0.1)
     paper = assert_parity(data, "ema_cross", {}, cost, ledger_dir)
     assert len(paper.ledger_fills) > 100
+
+
+def test_replay_when_stop_distance_sizer_then_paper_fills_equal_backtest(store: CandleStore, ledger_dir: Path) -> None:
+    """`--no-risk` sizes with the backtest's sizer, whichever it is: risking 1% of equity at the
+    strategy's stop (donchian's ATR stop, stop entries) gives the backtest's quantities, fees and equity."""
+    data = bybit(store, 6000)
+    params = {"stop_atr": 2.0}
+    cost = CostModel(slippage_bps=3.0, leverage=3.0, sizer=Sizer.STOP_DISTANCE, size=0.01)
+    paper = assert_parity(data, "donchian", params, cost, ledger_dir)
+    assert F.EXIT_STOP_LOSS in {f.reason for f in paper.client.account.fills}
+    # not the fraction sizer's quantities: the same entries, sized by the distance to their stop
+    sig = signals(build("donchian", params), data.candles)
+    by_fraction = S.simulate(data.candles, sig, replace(cost, sizer=Sizer.FIXED_FRACTION, size=1.0), cash=CASH)
+    by_stop = S.simulate(data.candles, sig, cost, cash=CASH, funding=data.funding)
+    assert len(by_stop.trades) > 20
+    np.testing.assert_array_equal(by_stop.trades[:, S.T_ENTRY_I], by_fraction.trades[:, S.T_ENTRY_I])
+    qty_ratio = by_stop.trades[:, S.T_QTY] / by_fraction.trades[:, S.T_QTY]
+    assert np.ptp(qty_ratio) > 0.1  # not one fraction of the other: each follows its own stop distance

@@ -10,7 +10,9 @@ exactly (see backtest/simulator.py), which is what lets the parity test demand i
   cancelled and re-placed with the next signal's price), and after a stop-loss, take-profit or
   liquidation the runner stays flat until the target changes;
 - market entries are sized at the open with the expected slippage, limit/stop entries at the
-  price they would fill at, resizes on equity at the open;
+  price they would fill at, resizes on equity at the open, all by the backtest's own sizing
+  function (fills.sized_qty, every costs.Sizer: the stop-distance sizer with the entry signal's
+  stop, a resize with the position's current stop);
 - a signal's non-NaN stop-loss / take-profit replaces the open position's levels.
 
 Acting at the open, not at the previous close, is what a live engine does too: the order goes out
@@ -27,7 +29,7 @@ from decimal import Decimal
 
 from workstation.backtest import costs as C
 from workstation.backtest import fills as F
-from workstation.backtest.costs import CostModel
+from workstation.backtest.costs import CostModel, Sizer
 from workstation.core.enums import Category, OrderStatus, OrderType, Side
 from workstation.core.errors import OrderDeniedError, WorkstationError
 from workstation.core.ids import new_client_order_id
@@ -88,6 +90,7 @@ class StrategyRunner:
         self.prefix = prefix if risk is None else risk.order_prefix(prefix)  # a candidate's orders carry its id
         self.risk = risk
         self._stop_loss = math.nan  # the strategy's own stop for the entry being risked
+        self._position_stop = math.nan  # the open position's stop-loss as the backtest tracks it (stop-distance sizer)
         self._seen_target = 0.0
         self._trade: tuple[float, float, bool] | None = None  # (equity before the entry, entry notional, long)
         self._equity_before = math.nan
@@ -112,6 +115,8 @@ class StrategyRunner:
             return
         qty = await self._position()
         if qty != 0.0:
+            if not math.isnan(intent.stop_loss):
+                self._position_stop = intent.stop_loss
             await self._protect(intent, Side.BUY if qty > 0 else Side.SELL)
         want = intent.target
         if self.risk is not None and want != self._seen_target:  # a denied target is retried once it changed
@@ -255,9 +260,12 @@ class StrategyRunner:
             log.warning("%s: stop-loss/take-profit not moved: %s", self.symbol, exc)
 
     async def _resize(self, qty: float, want: float, open_: float) -> None:
-        cm = self.cost
+        cm, stop = self.cost, self._position_stop
+        if cm.sizer is Sizer.STOP_DISTANCE and math.isnan(stop):
+            self.acted = want  # resumed after a restart without the position's stop: keep the size, never close on it
+            return
         _, equity = await self._balance()
-        new = F.order_qty(int(cm.sizer), cm.size, equity, open_, want, cm.taker_fee, cm.leverage, cm.qty_step)
+        new = F.sized_qty(int(cm.sizer), cm.size, equity, open_, want, cm.taker_fee, cm.leverage, cm.qty_step, stop)
         d = new - abs(qty)
         ps = 1.0 if qty > 0 else -1.0
         if d != 0.0:
@@ -271,16 +279,17 @@ class StrategyRunner:
         side = 1.0 if want > 0 else -1.0
         cash, _ = await self._balance()
         sizing = (int(cm.sizer), cm.size, cash)
+        stop = intent.stop_loss  # the stop-distance sizer risks the fraction at the entry signal's stop
         if intent.kind == OrderKind.LIMIT:
             gapped = open_ <= intent.entry_price if side > 0 else open_ >= intent.entry_price
             px = open_ if gapped else intent.entry_price
-            q = F.order_qty(*sizing, px, want, cm.maker_fee, cm.leverage, cm.qty_step)
+            q = F.sized_qty(*sizing, px, want, cm.maker_fee, cm.leverage, cm.qty_step, stop)
         else:
             px = open_
             if intent.kind == OrderKind.STOP:
                 gapped = open_ >= intent.entry_price if side > 0 else open_ <= intent.entry_price
                 px = open_ if gapped else intent.entry_price
-            q0 = F.order_qty(*sizing, px, want, cm.taker_fee, cm.leverage, cm.qty_step)
+            q0 = F.sized_qty(*sizing, px, want, cm.taker_fee, cm.leverage, cm.qty_step, stop)
             frac = C.slippage_fraction(
                 cm.slippage_bps * 1e-4,
                 cm.volatility_impact,
@@ -291,7 +300,7 @@ class StrategyRunner:
                 q0,
                 float(prev.volume[0]),
             )
-            q = F.order_qty(*sizing, C.slipped(px, side, frac), want, cm.taker_fee, cm.leverage, cm.qty_step)
+            q = F.sized_qty(*sizing, C.slipped(px, side, frac), want, cm.taker_fee, cm.leverage, cm.qty_step, stop)
         if q <= 0.0:
             if intent.kind == OrderKind.MARKET:
                 self.acted = want
@@ -300,6 +309,7 @@ class StrategyRunner:
         coid = await self._send(order_side, q, intent=intent)
         if not coid:
             return
+        self._position_stop = stop
         if intent.kind == OrderKind.MARKET:
             self.acted = want
         else:
