@@ -7,120 +7,32 @@
         fake.drop()                              # abort every connection (no close frame)
         fake.refuse(True)                        # refuse new connections (HTTP 503 at handshake)
 
-Runs the `websockets` server on its own thread and loop. Messages pushed while nobody is
+Runs the `websockets` server on its own thread and loop (tests.fakes.ws_server). Messages pushed while nobody is
 subscribed are lost, like on Bybit.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from http import HTTPStatus
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
-from websockets.http11 import Request, Response
+
+from tests.fakes.ws_server import FakeWsServer, WsConn
 
 
-@dataclass(eq=False)
-class _Conn:
-    ws: ServerConnection
-    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
-    silent: bool = False
-    topics: set[str] = field(default_factory=set)
+class FakePublicWs(FakeWsServer):
+    thread_name = "fake-bybit-public-ws"
+    not_started = "the fake public WebSocket is not started"
 
-
-class FakePublicWs:
     def __init__(self, category: str = "linear") -> None:
+        super().__init__(f"/v5/public/{category}")
         self.category = category
-        self.loop: asyncio.AbstractEventLoop | None = None
-        self._server: Server | None = None
-        self._thread: threading.Thread | None = None
-        self._conns: set[_Conn] = set()
-        self.refusing = False
-        self.connections = 0
         self.pings = 0
         self.subscriptions: list[list[str]] = []  # args of every subscribe, in order
-
-    def start(self) -> FakePublicWs:
-        ready = threading.Event()
-        self.loop = asyncio.new_event_loop()
-
-        def run() -> None:
-            assert self.loop is not None
-            asyncio.set_event_loop(self.loop)
-
-            async def open_server() -> Server:
-                return await serve(
-                    self._handler, "127.0.0.1", 0, ping_interval=None, process_request=self._process_request
-                )
-
-            self._server = self.loop.run_until_complete(open_server())
-            ready.set()
-            self.loop.run_forever()
-
-        self._thread = threading.Thread(target=run, name="fake-bybit-public-ws", daemon=True)
-        self._thread.start()
-        ready.wait(5)
-        return self
-
-    def stop(self) -> None:
-        if self.loop is None or self._server is None:
-            return
-        server, loop = self._server, self.loop
-
-        async def shutdown() -> None:
-            server.close()
-            for conn in list(self._conns):
-                conn.ws.transport.abort()
-            await asyncio.wait_for(server.wait_closed(), 2)
-
-        asyncio.run_coroutine_threadsafe(shutdown(), loop).result(5)
-        loop.call_soon_threadsafe(loop.stop)
-        if self._thread is not None:
-            self._thread.join(5)
-        self._server = None
-
-    def __enter__(self) -> FakePublicWs:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None, "the fake public WebSocket is not started"
-        port = next(iter(self._server.sockets)).getsockname()[1]
-        return f"ws://127.0.0.1:{port}/v5/public/{self.category}"
-
-    # --- fault injection --------------------------------------------------------------------
-    def _call(self, fn: Callable[[], Any]) -> Any:
-        assert self.loop is not None
-        return asyncio.run_coroutine_threadsafe(fn(), self.loop).result(5)
-
-    def go_silent(self) -> None:
-        async def silence() -> None:
-            for conn in self._conns:
-                conn.silent = True
-
-        self._call(silence)
-
-    def drop(self) -> None:
-        async def abort() -> None:
-            for conn in list(self._conns):
-                conn.ws.transport.abort()
-
-        self._call(abort)
-
-    def refuse(self, refusing: bool) -> None:
-        self.refusing = refusing
 
     @property
     def live_subscribers(self) -> int:
@@ -177,36 +89,19 @@ class FakePublicWs:
         return int(self._call(push))
 
     # --- protocol ---------------------------------------------------------------------------
-    def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
-        if self.refusing:
-            return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, "stream unavailable\n")
-        return None
-
-    async def _handler(self, ws: ServerConnection) -> None:
-        conn = _Conn(ws)
-        self._conns.add(conn)
-        self.connections += 1
-        try:
-            async for raw in ws:
-                if conn.silent:
-                    continue
-                message = json.loads(raw)
-                op, req_id = message.get("op"), message.get("req_id", "")
-                if op == "ping":
-                    self.pings += 1
-                    reply = {"success": True, "ret_msg": "pong", "conn_id": conn.id, "req_id": req_id, "op": "ping"}
-                elif op == "subscribe":
-                    args = [str(a) for a in message.get("args") or []]
-                    self.subscriptions.append(args)
-                    conn.topics.update(args)
-                    reply = {"success": True, "ret_msg": "", "conn_id": conn.id, "req_id": req_id, "op": "subscribe"}
-                else:
-                    reply = {"success": False, "ret_msg": f"unknown op {op}", "conn_id": conn.id, "op": op}
-                await ws.send(json.dumps(reply))
-        except ConnectionClosed:
-            pass
-        finally:
-            self._conns.discard(conn)
+    async def _on_message(self, conn: WsConn, message: dict[str, Any]) -> None:
+        op, req_id = message.get("op"), message.get("req_id", "")
+        if op == "ping":
+            self.pings += 1
+            reply = {"success": True, "ret_msg": "pong", "conn_id": conn.id, "req_id": req_id, "op": "ping"}
+        elif op == "subscribe":
+            args = [str(a) for a in message.get("args") or []]
+            self.subscriptions.append(args)
+            conn.topics.update(args)
+            reply = {"success": True, "ret_msg": "", "conn_id": conn.id, "req_id": req_id, "op": "subscribe"}
+        else:
+            reply = {"success": False, "ret_msg": f"unknown op {op}", "conn_id": conn.id, "op": op}
+        await conn.ws.send(json.dumps(reply))
 
 
 @pytest.fixture

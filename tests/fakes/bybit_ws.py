@@ -7,7 +7,7 @@
         fake.ws.duplicate = True                # every topic message is sent twice
         fake.schedule_tick_change("BTCUSDT", "0.5", after_calls=1)
 
-The WebSocket is real (the `websockets` server on 127.0.0.1, its own thread and loop): V5 auth
+The WebSocket is real (tests.fakes.ws_server: 127.0.0.1, its own thread and loop): V5 auth
 message (HMAC of "GET/realtime{expires}"), subscribe, ping/pong. Topic messages (order,
 execution, position, wallet) are derived from the fake book's changes after every HTTP request
 and every fill_order()/set_balance(); what happens while nobody is connected is never replayed,
@@ -16,124 +16,43 @@ like on Bybit.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import json
-import threading
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
-from http import HTTPStatus
 from typing import Any
 
 import pytest
-from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
-from websockets.http11 import Request, Response
 
 from tests.fakes.bybit_exchange import ApiError, Params, public
 from tests.fakes.bybit_server import FakeBybit
+from tests.fakes.ws_server import FakeWsServer, WsConn
 
 BATCH = "/v5/order/create-batch"
 INSTRUMENTS = "/v5/market/instruments-info"
 
 
 @dataclass(eq=False)
-class _Conn:
-    ws: ServerConnection
-    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+class _Conn(WsConn):
     authed: bool = False
-    silent: bool = False
-    topics: set[str] = field(default_factory=set)
 
 
-class FakePrivateWs:
+class FakePrivateWs(FakeWsServer):
+    thread_name = "fake-bybit-ws"
+
     def __init__(self, owner: StreamingFakeBybit) -> None:
+        super().__init__("/v5/private")
         self.owner = owner
-        self.loop: asyncio.AbstractEventLoop | None = None
-        self._server: Server | None = None
-        self._thread: threading.Thread | None = None
-        self._conns: set[_Conn] = set()
-        self.refusing = False
         self.duplicate = False
-        self.connections = 0  # accepted handshakes
         self.auths = 0  # successful auths
         self.pings = 0
         self.sent: list[dict[str, Any]] = []  # topic messages actually delivered
         self.ops: list[str] = []  # every "op" a client sent (auth, subscribe, ping, order.create, ...)
-
-    # --- lifecycle --------------------------------------------------------------------------
-    def start(self) -> None:
-        ready = threading.Event()
-        self.loop = asyncio.new_event_loop()
-
-        def run() -> None:
-            assert self.loop is not None
-            asyncio.set_event_loop(self.loop)
-
-            async def open_server() -> Server:
-                return await serve(
-                    self._handler, "127.0.0.1", 0, ping_interval=None, process_request=self._process_request
-                )
-
-            self._server = self.loop.run_until_complete(open_server())
-            ready.set()
-            self.loop.run_forever()
-
-        self._thread = threading.Thread(target=run, name="fake-bybit-ws", daemon=True)
-        self._thread.start()
-        ready.wait(5)
-
-    def stop(self) -> None:
-        if self.loop is None or self._server is None:
-            return
-        server, loop = self._server, self.loop
-
-        async def shutdown() -> None:
-            server.close()
-            for conn in list(self._conns):
-                conn.ws.transport.abort()
-            await asyncio.wait_for(server.wait_closed(), 2)
-
-        asyncio.run_coroutine_threadsafe(shutdown(), loop).result(5)
-        loop.call_soon_threadsafe(loop.stop)
-        if self._thread is not None:
-            self._thread.join(5)
-        self._server = None
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None, "the fake WebSocket is not started"
-        port = next(iter(self._server.sockets)).getsockname()[1]
-        return f"ws://127.0.0.1:{port}/v5/private"
-
-    # --- fault injection --------------------------------------------------------------------
-    def _call(self, fn: Any) -> Any:
-        assert self.loop is not None
-        return asyncio.run_coroutine_threadsafe(fn(), self.loop).result(5)
-
-    def go_silent(self) -> None:
-        """Every current connection stops answering and sending, but stays open (half-open)."""
-
-        async def silence() -> None:
-            for conn in self._conns:
-                conn.silent = True
-
-        self._call(silence)
-
-    def drop(self) -> None:
-        """Abort every connection at the TCP level."""
-
-        async def abort() -> None:
-            for conn in list(self._conns):
-                conn.ws.transport.abort()
-
-        self._call(abort)
-
-    def refuse(self, refusing: bool) -> None:
-        self.refusing = refusing
 
     @property
     def live_connections(self) -> int:
@@ -155,13 +74,11 @@ class FakePrivateWs:
                             await self._send(conn, message)
                             self.sent.append(message)
 
-        asyncio.run_coroutine_threadsafe(push(), self.loop).result(5)
+        self._call(push)
 
     # --- protocol ---------------------------------------------------------------------------
-    def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
-        if self.refusing:
-            return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, "stream unavailable\n")
-        return None
+    def _new_conn(self, ws: ServerConnection) -> _Conn:
+        return _Conn(ws)
 
     @staticmethod
     async def _send(conn: _Conn, message: dict[str, Any]) -> None:
@@ -170,25 +87,13 @@ class FakePrivateWs:
         except ConnectionClosed:
             pass
 
-    async def _handler(self, ws: ServerConnection) -> None:
-        conn = _Conn(ws)
-        self._conns.add(conn)
-        self.connections += 1
-        try:
-            async for raw in ws:
-                if conn.silent:
-                    continue
-                message = json.loads(raw)
-                self.ops.append(str(message.get("op")))
-                reply = self._answer(conn, message)
-                if reply is not None:
-                    await self._send(conn, reply)
-                    if message.get("op") == "auth" and not reply["success"]:
-                        await ws.close()
-        except ConnectionClosed:
-            pass
-        finally:
-            self._conns.discard(conn)
+    async def _on_message(self, conn: _Conn, message: dict[str, Any]) -> None:
+        self.ops.append(str(message.get("op")))
+        reply = self._answer(conn, message)
+        if reply is not None:
+            await self._send(conn, reply)
+            if message.get("op") == "auth" and not reply["success"]:
+                await conn.ws.close()
 
     def _answer(self, conn: _Conn, message: dict[str, Any]) -> dict[str, Any] | None:
         op, req_id = message.get("op"), message.get("req_id", "")
