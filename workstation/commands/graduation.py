@@ -13,7 +13,7 @@ import typer
 from rich.table import Table
 
 from workstation.commands.common import EXIT_FAILED, fail, options, out_console
-from workstation.commands.graduation_measure import candidate_trading, measured
+from workstation.commands.graduation_measure import MeasureOptions, candidate_trading, measured
 from workstation.commands.probes import probe_for
 from workstation.core.clock import SystemClock, utc_iso
 from workstation.core.enums import Venue
@@ -293,7 +293,7 @@ def report(
 
     with _pipeline(ctx) as (rt, pipeline):
         cand = pipeline.get(candidate_id)
-    trading, mkt = candidate_trading(ctx, cand, start, end, venue, db, on, all_fills)
+    trading, mkt = candidate_trading(ctx, cand, MeasureOptions(start, end, venue, db, on, all_fills))
     try:
         data = venue_report(rt.home, cand, trading, mkt, rt.settings.trading.paper_balance)
     except (LookupError, ValueError) as exc:
@@ -378,7 +378,8 @@ def evaluate(
     elif cand.stage not in (Stage.CANDIDATE, Stage.RETIRED):
         if from_paper and cand.stage is not Stage.PAPER:
             fail(f"error: candidate {candidate_id} is {cand.stage.value}: --from-paper measures a PAPER candidate")
-        perf = measured(ctx, cand, start, end, venue, db, "paper" if from_paper else on, all_fills)
+        opts = MeasureOptions(start, end, venue, db, "paper" if from_paper else on, all_fills)
+        perf = measured(ctx, cand, opts)
     with _pipeline(ctx) as (_rt, pipeline):
         result = pipeline.evaluate(candidate_id, perf)
         stage = pipeline.get(candidate_id).stage

@@ -9,6 +9,7 @@ backfilled bars) under the market data's venue name (`market_venue`: "bybit-test
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,30 +20,34 @@ from workstation.core.enums import Venue
 from workstation.graduation.models import Candidate, Performance
 
 
-def candidate_trading(
-    ctx: typer.Context,
-    cand: Candidate,
-    start: str | None,
-    end: str | None,
-    venue: str | None,
-    db: str | None,
-    on: str | None,
-    all_fills: bool,
-) -> tuple[Any, Any]:
+@dataclass(frozen=True, slots=True)
+class MeasureOptions:
+    """What `graduation report` and `evaluate` read a candidate's trading from (their shared options)."""
+
+    start: str | None = None  # --start: UTC date/time or ms (default: the span of its fills)
+    end: str | None = None  # --end, exclusive
+    venue: str | None = None  # --venue: the candle store's venue (default: the stage venue's market data)
+    db: str | None = None  # --db: candle store file (default: <home>/candles.db)
+    on: str | None = None  # --on: the ledger venue (default: the candidate's stage)
+    all_fills: bool = False  # --all-fills: every fill on the symbol, not only the candidate's tagged orders
+
+
+def candidate_trading(ctx: typer.Context, cand: Candidate, opts: MeasureOptions) -> tuple[Any, Any]:
     """The candidate's ledger trading on its venue and the candles to backtest it on (None: not stored)."""
     from workstation.commands import backtest_common as bc
     from workstation.commands.graduation_report import load_trading, stage_venue
     from workstation.data.intervals import interval_ms, parse_time
 
     rt = options(ctx).runtime()
+    start, end, db = opts.start, opts.end, opts.db
     try:
-        where = stage_venue(cand, on)
+        where = stage_venue(cand, opts.on)
         lo = None if start is None else parse_time(start)
         hi = None if end is None else parse_time(end)
-        trading = load_trading(rt.home, cand, where, lo, hi, tagged=not all_fills)
+        trading = load_trading(rt.home, cand, where, lo, hi, tagged=not opts.all_fills)
     except (LookupError, ValueError) as exc:
         raise fail(f"error: {exc}") from exc
-    venue = venue or market_venue(trading.venue)
+    venue = opts.venue or market_venue(trading.venue)
     if start is not None or end is not None:
         return trading, bc.market(ctx, db, cand.symbol, cand.interval, venue, start, end, True)
     first, last = trading.span or (0, 0)
@@ -88,19 +93,10 @@ def stored_market(ctx: typer.Context, db: str | None, cand: Candidate, venue: st
         return load_market(store, cand.symbol, cand.interval, venue=venue, start=lo, end=hi, allow_gaps=True)
 
 
-def measured(
-    ctx: typer.Context,
-    cand: Candidate,
-    start: str | None,
-    end: str | None,
-    venue: str | None,
-    db: str | None,
-    on: str | None,
-    all_fills: bool,
-) -> Performance:
+def measured(ctx: typer.Context, cand: Candidate, opts: MeasureOptions) -> Performance:
     from workstation.commands.graduation_report import measured_performance
 
-    trading, mkt = candidate_trading(ctx, cand, start, end, venue, db, on, all_fills)
+    trading, mkt = candidate_trading(ctx, cand, opts)
     rt = options(ctx).runtime()
     try:
         perf, _report = measured_performance(rt.home, cand, trading, mkt, rt.settings.trading.paper_balance)
