@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 class ReplayData:
     candles: CandleArrays
     funding: np.ndarray  # the rate settled at each bar's open (0 where none)
+    resampled_from: str | None = None  # the stored interval the candles were built from (None: stored as they are)
 
 
 def load_replay(

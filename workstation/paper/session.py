@@ -11,6 +11,8 @@ from typing import Any, cast
 
 from workstation.backtest.costs import CostModel
 from workstation.backtest.inputs import bind_inputs
+from workstation.backtest.runner import load_market
+from workstation.data.intervals import interval_ms
 from workstation.data.store import CandleStore
 from workstation.engine.kernel import EngineKernel
 from workstation.exchanges.simulated.client import PaperExecutionClient
@@ -98,23 +100,33 @@ def candle_store_path(home: Path) -> Path:
 def load_series(
     store: CandleStore, spec: ReplaySpec, start: int | None = None, end: int | None = None
 ) -> tuple[str, ReplayData]:
-    """Find the stored series (any data venue); the bundled sample is imported if it is the one asked.
+    """Find the series (any data venue): stored at `spec.interval`, else built from the finest stored
+    interval that divides it, exactly as a backtest builds it (backtest.runner.load_market); the
+    bundled sample is imported when it is the one asked, or the one it can be built from.
     `start`/`end`: open times in ms (end exclusive as the store reads it), None for all."""
     from workstation.data.sample import SAMPLE_INTERVAL, SAMPLE_SYMBOL, load_bundled_sample
 
-    def find() -> str | None:
+    step = interval_ms(spec.interval)
+
+    def find(exact: bool) -> str | None:
         for info in store.series():
-            if info.symbol == spec.symbol and info.interval == spec.interval and spec.venue in (None, info.venue):
+            if info.symbol != spec.symbol or info.kind != "trade" or spec.venue not in (None, info.venue):
+                continue
+            if info.interval == spec.interval or (not exact and step % interval_ms(info.interval) == 0):
                 return str(info.venue)
         return None
 
-    venue = find()
-    if venue is None and (spec.symbol, spec.interval) == (SAMPLE_SYMBOL, SAMPLE_INTERVAL):
+    if find(exact=False) is None and spec.symbol == SAMPLE_SYMBOL and step % interval_ms(SAMPLE_INTERVAL) == 0:
         load_bundled_sample(store)
-        venue = find()
+    venue = find(exact=True)
+    if venue is not None:
+        return venue, load_replay(store, venue, spec.symbol, spec.interval, start, end)
+    venue = find(exact=False)
     if venue is None:
         raise LookupError(f"no {spec.symbol} {spec.interval} candles in the store: download or import them first")
-    return venue, load_replay(store, venue, spec.symbol, spec.interval, start, end)
+    # gaps are replayed as they are, like a stored series (the paper venue sees the bars that exist)
+    market = load_market(store, spec.symbol, spec.interval, venue=venue, start=start, end=end, allow_gaps=True)
+    return venue, ReplayData(market.candles, market.funding, market.resampled_from)
 
 
 async def run_replay(

@@ -186,7 +186,10 @@ async def trade_paper(
         summary = TradeSummary(restored, report)
         if restored:
             echo(f"RESTORED paper account from {paper.journal.path if paper.journal else '?'}; reconcile: {report}")
-        echo(f"READY {spec.symbol} {spec.interval} {strategy.label()}: {len(data.candles)} candles from {source}")
+        built = f", built from its {data.resampled_from} candles" if data.resampled_from else ""
+        echo(
+            f"READY {spec.symbol} {spec.interval} {strategy.label()}: {len(data.candles)} candles from {source}{built}"
+        )
         watcher = ControlWatcher(runtime, kernel, echo)
         runner = StrategyRunner(
             kernel,
