@@ -161,7 +161,8 @@ def test_trade_mainnet_when_debug_off_confirmed_and_doctor_passes_then_the_live_
     assert "preflight passed" in out and "trading as graduation candidate #1 (LIVE)" in out
     assert "on bybit-mainnet" in out and "debug mode OFF" in out and "DENIED" not in out
     assert len(created) >= 3 and all(c.startswith("lvg1-") for c in created), created
-    assert f"DONE {LIVE_BARS} closed candle(s) (bars)" in out
+    assert f"DONE {LIVE_BARS} closed candle(s) (bars); {len(created)} order(s) sent" in out
+    assert f"{out.count('FILL BTCUSDT')} fill(s)" in out  # the last bar's fill too (synced before counting)
     assert stored_bars(home, "bybit").ts.tolist() == CandleArrays.concat([warm, live]).ts.tolist()
     assert len(stored_bars(home, "bybit-testnet")) == 0
 
@@ -194,7 +195,8 @@ def test_trade_demo_when_debug_off_then_orders_reach_the_venue_and_its_bars_are_
         assert all(r.has_auth for r in fake.requests_to("/v5/order/create"))
     assert "on bybit-demo" in out and "debug mode OFF" in out and "DENIED" not in out
     assert len(created) >= 3 and all(c.startswith("lv-") for c in created), created  # demo has no stage
-    assert f"DONE {LIVE_BARS} closed candle(s) (bars)" in out
+    assert f"DONE {LIVE_BARS} closed candle(s) (bars); {len(created)} order(s) sent" in out
+    assert f"{out.count('FILL BTCUSDT')} fill(s)" in out
     assert stored_bars(home, "bybit").ts.tolist() == CandleArrays.concat([warm, live]).ts.tolist()
     orders = json.loads(run_cli("orders", "--json", home=home).stdout)["orders"]
     assert sorted(o["client_order_id"] for o in orders) == sorted(set(created))

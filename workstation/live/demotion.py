@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from workstation.core.types import Candle
 from workstation.data.arrays import CandleArrays
 from workstation.graduation.watch import CandidateWatch
+from workstation.live.feed import next_open
 from workstation.paper.runner import StrategyRunner
 from workstation.strategies.base import Signals, Strategy
 
@@ -44,5 +44,4 @@ async def close_demoted(
     if not len(history):
         return
     runner.strategy = Flat()
-    px = float(history.close[-1])
-    await runner.on_open(history, Candle(int(history.ts[-1]) + step_ms, px, px, px, px, 0.0))
+    await runner.on_open(history, next_open(history, step_ms))

@@ -145,6 +145,13 @@ class CandleHistory:
             self.on_bars(bars)
 
 
+def next_open(bars: CandleArrays, step_ms: int) -> Candle:
+    """The bar opening after the newest closed one, priced at its close: what a live strategy acts on
+    (the venue's next open is not known yet when the closed bar is settled)."""
+    px = float(bars.close[-1])
+    return Candle(int(bars.ts[-1]) + step_ms, px, px, px, px, 0.0)
+
+
 def _one(c: Candle) -> CandleArrays:
     return CandleArrays.from_columns([c.ts], [c.open], [c.high], [c.low], [c.close], [c.volume])
 

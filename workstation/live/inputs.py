@@ -28,7 +28,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from workstation.core.errors import WorkstationError
-from workstation.data.arrays import CandleArrays
 from workstation.live.feed import CandleHistory, Echo, Fetch, KlineFeed
 from workstation.live.record import BarRecorder
 from workstation.strategies.base import FUNDING, PEER, Strategy, StrategyInputs
@@ -144,7 +143,7 @@ class LiveInputs:
             if spec.kind == PEER:
                 history = CandleHistory(step_ms, peer_fetch(spec.symbol), keep=keep)
                 if recorder is not None:
-                    history.on_bars = _recording(recorder, spec.symbol, interval)
+                    history.on_bars = recorder.recording(spec.symbol, interval)
                 self.peers.append(PeerSeries(spec.symbol, KlineFeed(spec.symbol, "", echo), history))
             elif spec.kind == FUNDING:
                 fetch = funding_fetch or funding_fetcher(host, symbol, timeout_s)
@@ -226,10 +225,3 @@ class LiveInputs:
             return strategy
         funding = None if self.funding is None else (self.funding.ts, self.funding.rate)
         return strategy.bind(StrategyInputs(funding, {p.symbol: p.history.bars for p in self.peers}))
-
-
-def _recording(recorder: BarRecorder, symbol: str, interval: str) -> Callable[[CandleArrays], None]:
-    def record(bars: CandleArrays) -> None:
-        recorder.candles(symbol, interval, bars)
-
-    return record

@@ -42,6 +42,14 @@ class BarRecorder:
         if len(bars):
             self._submit(self._write_candles, symbol, interval, bars)
 
+    def recording(self, symbol: str, interval: str) -> Callable[[CandleArrays], None]:
+        """A `CandleHistory.on_bars` that queues the bars added to (symbol, interval)'s history."""
+
+        def record(bars: CandleArrays) -> None:
+            self.candles(symbol, interval, bars)
+
+        return record
+
     def funding(self, symbol: str, ts: np.ndarray, rate: np.ndarray) -> None:
         if len(ts):
             self._submit(self._write_funding, symbol, ts, rate)

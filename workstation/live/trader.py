@@ -16,6 +16,10 @@ monitor the candidate's trades closed since it entered the stage, from the ledge
 (in the run or already at the restart), the trader says so, closes the candidate's position through
 the normal order path and stops (`stopped_by = "demoted"`; live.demotion).
 
+It holds the home's trader lock (the paper trader's; one trader per home), so `workstation control`
+asks it through the control file, which it polls while it follows the bars: an emergency stop,
+cancel-all or close-all acts at once, not at the next bar's close; pause/resume apply to the next bar.
+
 Every bar it trades on (the warm-up, each confirmed and each REST-backfilled bar) is upserted into
 the home's candle store under the market data's venue name (feed.market_data_venue), off the event
 loop; so are a strategy's declared inputs (peer candles, funding; live.inputs), which are fed live
@@ -35,7 +39,6 @@ from workstation.backtest.costs import CostModel
 from workstation.core.enums import Category, Side, Venue
 from workstation.core.errors import WorkstationError
 from workstation.core.events import OrderDenied, OrderFilled, OrderRejected, RiskDenied
-from workstation.core.types import Candle
 from workstation.data.arrays import CandleArrays
 from workstation.data.intervals import interval_ms
 from workstation.data.sources.bybit import bybit_interval
@@ -48,6 +51,7 @@ from workstation.live.feed import (
     FeedGroup,
     KlineFeed,
     market_data_venue,
+    next_open,
     public_url,
     rest_fetcher,
     rest_host,
@@ -57,7 +61,9 @@ from workstation.live.record import BarRecorder
 from workstation.paper.risk_path import build_risk_path
 from workstation.paper.runner import Intent, StrategyRunner
 from workstation.paper.session import candle_store_path
+from workstation.paper.store import PaperLock, PaperLockedError, paper_dir
 from workstation.paper.trading import ControlWatcher, watch_candidate
+from workstation.paper.trading import _poll_control as poll_control
 from workstation.runtime import Runtime
 from workstation.strategies.base import Strategy
 from workstation.wiring import build_engine
@@ -108,7 +114,22 @@ class LiveRunner(StrategyRunner):
 async def trade_live(
     runtime: Runtime, spec: LiveSpec, strategy: Strategy, *, echo: Echo, stop: asyncio.Event | None = None
 ) -> LiveSummary:
-    stop = stop or asyncio.Event()
+    """Trade until --bars/--duration, a stop or a demotion, holding the home's trader lock: `workstation
+    control` finds this trader by it and speaks to it through the control file (polled while it runs)."""
+    try:
+        lock = PaperLock(paper_dir(runtime.home) / "lock")
+    except PaperLockedError:
+        raise WorkstationError(
+            f"another `workstation trade` is running on {runtime.home}: one trader per home "
+            "(they share its ledger, risk state and `workstation control`)"
+        ) from None
+    try:
+        return await _trade(runtime, spec, strategy, echo, stop or asyncio.Event())
+    finally:
+        lock.release()
+
+
+async def _trade(runtime: Runtime, spec: LiveSpec, strategy: Strategy, echo: Echo, stop: asyncio.Event) -> LiveSummary:
     debug = runtime.debug_switch.enabled
     bybit = runtime.settings.exchanges.bybit
     cost = CostModel()
@@ -140,6 +161,7 @@ async def trade_live(
     runtime.bus.subscribe(RiskDenied, on_risk_denied)
     stream: BybitPublicStream | None = None
     watch: CandidateWatch | None = None
+    synced = False
     recorder = BarRecorder(candle_store_path(runtime.home), market_data_venue(spec.venue), echo=echo)
     try:
         if debug:
@@ -154,7 +176,7 @@ async def trade_live(
 
         fetch = fetcher(spec.symbol)
         keep = max(spec.warmup_bars, 10 * strategy.warmup, 1000)
-        history = CandleHistory(step, fetch, keep=keep, on_bars=_recording(recorder, spec.symbol, spec.interval))
+        history = CandleHistory(step, fetch, keep=keep, on_bars=recorder.recording(spec.symbol, spec.interval))
         now = int(time.time() * 1000)
         start = now - spec.warmup_bars * step
         history.warm(await asyncio.to_thread(fetch, start, now + step))
@@ -201,9 +223,10 @@ async def trade_live(
             )
             bars = _Bars(feed, history, inputs, strategy, watch)
             summary.stopped_by = await _follow(spec, bars, runner, watcher, stop, summary, echo)
-        if summary.stopped_by == "demoted" and not debug:  # the closing fill, before it is counted
+        if not debug:  # the fills of the last bar's orders (a demotion's closing one too), before they are counted
             with contextlib.suppress(WorkstationError):
                 await kernel.sync()
+            synced = True
         summary.duplicates, summary.backfilled = history.duplicates, history.backfilled
         summary.orders_sent, summary.refusals = runner.orders_sent, runner.refusals
         summary.denials, summary.fills = counts["denied"], counts["fills"]
@@ -218,7 +241,7 @@ async def trade_live(
             await stream.stop()
         await recorder.close()
         summary.store_failures = recorder.failures
-        if not debug:
+        if not debug and not synced:
             with contextlib.suppress(WorkstationError):
                 await kernel.sync()
         await kernel.stop()
@@ -237,13 +260,6 @@ class _Bars:
     watch: CandidateWatch
 
 
-def _recording(recorder: BarRecorder, symbol: str, interval: str) -> Callable[[CandleArrays], None]:
-    def record(bars: CandleArrays) -> None:
-        recorder.candles(symbol, interval, bars)
-
-    return record
-
-
 async def _follow(
     spec: LiveSpec,
     bars: _Bars,
@@ -256,6 +272,7 @@ async def _follow(
     """Run the bar cycle until a stop: 'signal', 'duration', 'bars' or 'demoted'."""
     deadline = None if spec.duration_s is None else time.monotonic() + spec.duration_s
     stopping = asyncio.create_task(stop.wait())
+    control = asyncio.create_task(poll_control(watcher), name="control-poll")  # an emergency stop acts at once
     try:
         while True:
             if spec.bars is not None and summary.bars >= spec.bars:
@@ -280,7 +297,7 @@ async def _follow(
             if demoted is not None:  # its position is closed instead of acting on the bar; the bar line is the last
                 await close_demoted(runner, bars.watch, demoted, bars.history.bars, bars.history.step_ms, echo)
             elif not watcher.paused():
-                await _open(runner, bars.history, candle)
+                await _open(runner, bars.history)
             summary.bars += 1
             echo(
                 f"BAR {spec.symbol} {candle.ts} close {candle.close:g}; signal {runner.signal:g}; "
@@ -289,13 +306,12 @@ async def _follow(
             if demoted is not None:
                 return "demoted"
     finally:
-        stopping.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await stopping
+        for task in (stopping, control):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
-async def _open(runner: StrategyRunner, history: CandleHistory, candle: Candle) -> None:
+async def _open(runner: StrategyRunner, history: CandleHistory) -> None:
     """After the bar that closed is settled, the strategy acts at the next open, priced at this close."""
-    px = candle.close
-    step = history.step_ms
-    await runner.on_open(history.bars, Candle(candle.ts + step, px, px, px, px, 0.0))
+    await runner.on_open(history.bars, next_open(history.bars, history.step_ms))
