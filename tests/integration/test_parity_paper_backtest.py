@@ -28,8 +28,10 @@ from workstation.engine.kernel import EngineKernel
 from workstation.exchanges.simulated import PaperExecutionClient
 from workstation.paper.replay import ReplayData, load_replay, replay
 from workstation.paper.runner import StrategyRunner
-from workstation.strategies.base import signals
+from workstation.strategies import indicators as ind
+from workstation.strategies.base import Signals, Strategy, signals
 from workstation.strategies.builtin import build
+from workstation.strategies.builtin.trend import DonchianBreakout
 
 BYBIT_1H = SHARED_DATA / "ohlcv" / "bybit_linear" / "5pairs_1h_2023-11_2026-02"
 CASH = 10_000.0
@@ -68,12 +70,19 @@ class Paper:
     runner: StrategyRunner
 
 
-def run_paper(data: ReplayData, strategy_name: str, params: dict[str, float], cost: CostModel, ledger: Path) -> Paper:
+def run_paper(
+    data: ReplayData,
+    strategy_name: str,
+    params: dict[str, float],
+    cost: CostModel,
+    ledger: Path,
+    strategy: Strategy | None = None,
+) -> Paper:
     async def go() -> Paper:
         client = PaperExecutionClient(cost=cost, cash=CASH)
         kernel = EngineKernel(client=client, ledger_path=ledger / "ledger.sqlite")
         await kernel.start()
-        runner = StrategyRunner(kernel, build(strategy_name, params), "BTCUSDT", cost, window=1000)
+        runner = StrategyRunner(kernel, strategy or build(strategy_name, params), "BTCUSDT", cost, window=1000)
         await replay(client, "BTCUSDT", data, runner)
         fills = await kernel.ledger.call(kernel.ledger.fills, venue="paper")
         await kernel.stop()
@@ -94,7 +103,7 @@ def event_fills(data: ReplayData, sig: object, cost: CostModel) -> tuple[E.Event
 
 
 def trades_from_fills(fills: list[Fill]) -> list[tuple[int, float, float, int, float, float]]:
-    """(entry ts, side, entry qty, exit ts, exit VWAP, fees) per round trip, from venue executions."""
+    """(entry ts, side, largest qty, exit ts, exit VWAP, fees) per round trip, from venue executions."""
     out, pos, cur = [], 0.0, None
     for f in fills:
         signed = float(f.qty) * (1 if f.side.value == "Buy" else -1)
@@ -106,7 +115,7 @@ def trades_from_fills(fills: list[Fill]) -> list[tuple[int, float, float, int, f
             cur[6] += float(f.fee)
         else:
             assert cur is not None
-            cur[2] += float(f.qty)
+            cur[2] = max(cur[2], abs(pos + signed))  # the largest size it reached, as the trade matrix keeps
             cur[6] += float(f.fee)
         pos = pos + signed if abs(pos + signed) > 1e-12 * abs(signed) else 0.0
         if pos == 0.0 and cur is not None:
@@ -115,11 +124,19 @@ def trades_from_fills(fills: list[Fill]) -> list[tuple[int, float, float, int, f
     return out
 
 
-def assert_parity(data: ReplayData, name: str, params: dict[str, float], cost: CostModel, ledger: Path) -> Paper:
-    sig = signals(build(name, params), data.candles)
+def assert_parity(
+    data: ReplayData,
+    name: str,
+    params: dict[str, float],
+    cost: CostModel,
+    ledger: Path,
+    strategy: Strategy | None = None,
+) -> Paper:
+    """`strategy`: traded instead of the built-in `name` with `params`."""
+    sig = signals(strategy or build(name, params), data.candles)
     batch = S.simulate(data.candles, sig, cost, cash=CASH, funding=data.funding)
     events, event_equity = event_fills(data, sig, cost)
-    paper = run_paper(data, name, params, cost, ledger)
+    paper = run_paper(data, name, params, cost, ledger, strategy)
     account = paper.client.account
     assert paper.runner.refusals == 0 and paper.runner.strategy_errors == 0
 
@@ -217,3 +234,26 @@ def test_replay_when_stop_distance_sizer_then_paper_fills_equal_backtest(store: 
     np.testing.assert_array_equal(by_stop.trades[:, S.T_ENTRY_I], by_fraction.trades[:, S.T_ENTRY_I])
     qty_ratio = by_stop.trades[:, S.T_QTY] / by_fraction.trades[:, S.T_QTY]
     assert np.ptp(qty_ratio) > 0.1  # not one fraction of the other: each follows its own stop distance
+
+
+@dataclass(frozen=True)
+class HalvedBreakout(DonchianBreakout):
+    """donchian whose position is halved while the close is under its 50-bar mean: resizes at the open."""
+
+    def compute(self, candles: CandleArrays) -> Signals:
+        sig = super().compute(candles)
+        scale = np.where(candles.close < ind.sma(candles.close, 50), 0.5, 1.0)
+        return Signals.from_target(sig.target * scale, stop_loss=sig.stop_loss)
+
+
+def test_replay_when_stop_distance_sizer_resizes_then_paper_fills_equal_backtest(
+    store: CandleStore, ledger_dir: Path
+) -> None:
+    """A resize under the stop-distance sizer is sized at the position's current stop, as the backtest does."""
+    data = bybit(store, 6000)
+    cost = CostModel(slippage_bps=3.0, leverage=3.0, sizer=Sizer.STOP_DISTANCE, size=0.01)
+    strategy = HalvedBreakout(stop_atr=2.0)
+    paper = assert_parity(data, "donchian", {}, cost, ledger_dir, strategy)
+    by_stop = S.simulate(data.candles, signals(strategy, data.candles), cost, cash=CASH, funding=data.funding)
+    resizes = len(paper.ledger_fills) - 2 * len(by_stop.trades)
+    assert resizes > 20
