@@ -14,6 +14,7 @@ from pathlib import Path
 import requests
 
 from tests.integration.cli_runner import REPO, workstation_exe
+from tests.integration.live_trader import stop_process
 from workstation.api.tokens import IssuedTokens, TokenStore
 
 
@@ -72,9 +73,4 @@ def headless_engine(
             time.sleep(0.2)
         yield Headless(url, tokens, process)
     finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+        stop_process(process)

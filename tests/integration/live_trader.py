@@ -15,14 +15,26 @@ from pathlib import Path
 
 from tests.fakes.bybit_public_ws import FakePublicWs
 from tests.fakes.bybit_server import FakeBybit
+from tests.fakes.bybit_ws import StreamingFakeBybit
 from tests.fakes.real_candles import BTC_1H, candles, rows
 from tests.integration.cli_runner import REPO, workstation_exe
+from workstation.core.clock import SystemClock
 from workstation.data.arrays import CandleArrays
+from workstation.graduation.models import Evidence, Performance, Stage
+from workstation.graduation.pipeline import GraduationPipeline
+from workstation.graduation.store import GraduationStore, store_path
+from workstation.runtime import build_runtime
 
 KEY = "LIVETRADERKEY0000001"
 SECRET = "LIVETRADERSECRET00000000000000000001"
 KEY_ENV = {"WORKSTATION_BYBIT_TESTNET_API_KEY": KEY, "WORKSTATION_BYBIT_TESTNET_API_SECRET": SECRET}
 HOUR = 3_600_000
+SMA_2_3 = ("--strategy", "sma_cross", "--param", "fast=2", "--param", "slow=3")  # the trader's default strategy
+# graduation criteria loose enough for a hand-made candidate to pass CANDIDATE and PAPER at once
+LOOSE = ("graduation.candidate.min_trades=0", "graduation.candidate.min_sharpe=null",
+         "graduation.candidate.min_profit_factor=null", "graduation.candidate.max_drawdown=null",
+         "graduation.paper.min_days=0", "graduation.paper.min_trades=0", "graduation.paper.min_sharpe=null",
+         "graduation.paper.min_profit_factor=null", "graduation.paper.require_mc_band=false")  # fmt: skip
 
 
 def real_hours(warm: int, live: int) -> tuple[CandleArrays, CandleArrays]:
@@ -39,6 +51,29 @@ def serve_history(fake: FakeBybit, warm: CandleArrays) -> None:
     fake.set_candles("BTCUSDT", "60", rows(warm))
     fake.set_balance("USDT", "10000")
     fake.set_mark_price("BTCUSDT", str(float(warm.close[-1])))
+
+
+def candidate_in_testnet(
+    home: Path, band: tuple[float, float] = (-0.05, 0.05), mc_window: int = 5, params: dict[str, int] | None = None
+) -> str:
+    """Candidate 1 (the live trader's sma_cross 2/3 BTCUSDT 1h, or `params`) promoted CANDIDATE ->
+    PAPER -> TESTNET with `band` as its Monte Carlo band of the mean return over `mc_window` trades;
+    its strategy id."""
+    rt = build_runtime(home=home, config_file=None, overrides=LOOSE)
+    store = GraduationStore.open(store_path(home))
+    try:
+        pipeline = GraduationPipeline(store, rt.settings.graduation, bus=rt.bus, clock=SystemClock())
+        evidence = Evidence(Performance(200, sharpe=2.0, max_drawdown=0.1), mc_band=band, mc_window=mc_window)
+        cand = pipeline.add(
+            strategy="sma_cross", params=params or {"fast": 2, "slow": 3}, symbol="BTCUSDT", interval="1h",
+            evidence=evidence, by="test",
+        )  # fmt: skip
+        pipeline.evaluate(cand.id)
+        pipeline.evaluate(cand.id, Performance(50, max_drawdown=0.05, fill_ratio=1.0, slippage_bps=1.0))
+        assert pipeline.get(cand.id).stage is Stage.TESTNET
+        return cand.strategy_id
+    finally:
+        store.close()
 
 
 @dataclass
@@ -79,7 +114,7 @@ def live_trader(
     debug: bool,
     stream_url: str | None = None,
     overrides: tuple[str, ...] = (),
-    trade_args: tuple[str, ...] = ("--strategy", "sma_cross", "--param", "fast=2", "--param", "slow=3"),
+    trade_args: tuple[str, ...] = SMA_2_3,
     symbol: str = "BTCUSDT",
 ) -> Iterator[LiveTrader]:
     settings = ["--set", f"debug_mode={'true' if debug else 'false'}"]
@@ -110,14 +145,46 @@ def live_trader(
     try:
         yield trader
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
+        stop_process(process)
         reader.join(5)
+
+
+def stop_process(process: subprocess.Popen[str]) -> None:
+    """Terminate a child still running (SIGTERM, then SIGKILL after 15 s) and reap it."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)
+
+
+def trade_testnet(
+    home: Path,
+    public: FakePublicWs,
+    live_bars: int,
+    *,
+    overrides: tuple[str, ...] = (),
+    trade_args: tuple[str, ...] = SMA_2_3,
+    until: str | None = None,
+) -> tuple[str, list[str]]:
+    """One `workstation trade --env testnet --bars N` run (debug mode off, private stream on) on a
+    fresh streaming fake Bybit: 200 real BTC 1h bars of history, then `live_bars` fed one by one
+    (`until`: see feed_bars). Asserts exit 0; its output and the orderLinkIds it sent."""
+    warm, live = real_hours(200, live_bars)
+    with StreamingFakeBybit() as fake:
+        serve_history(fake, warm)
+        with live_trader(
+            home, fake, public, "--bars", str(live_bars), debug=False, stream_url=fake.ws.url, overrides=overrides,
+            trade_args=trade_args,
+        ) as t:  # fmt: skip
+            t.wait_for("READY BTCUSDT 1h")
+            feed_bars(t, fake, public, live, until=until)
+            out = t.finish()
+        assert t.process.returncode == 0, out
+        return out, [r.params["orderLinkId"] for r in fake.requests_to("/v5/order/create")]
 
 
 def feed_bars(

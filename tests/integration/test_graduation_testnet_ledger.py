@@ -14,20 +14,10 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.bybit_public_ws import FakePublicWs
-from tests.fakes.bybit_ws import StreamingFakeBybit
 from tests.integration.cli_runner import run_cli
-from tests.integration.live_trader import feed_bars, live_trader, real_hours, serve_history
-from workstation.core.clock import SystemClock
-from workstation.graduation.models import Evidence, Performance, Stage
-from workstation.graduation.pipeline import GraduationPipeline
-from workstation.graduation.store import GraduationStore, store_path
-from workstation.runtime import build_runtime
+from tests.integration.live_trader import candidate_in_testnet, trade_testnet
 
 LIVE_BARS = 24
-LOOSE = ("graduation.candidate.min_trades=0", "graduation.candidate.min_sharpe=null",
-         "graduation.candidate.min_profit_factor=null", "graduation.candidate.max_drawdown=null",
-         "graduation.paper.min_days=0", "graduation.paper.min_trades=0", "graduation.paper.min_sharpe=null",
-         "graduation.paper.min_profit_factor=null", "graduation.paper.require_mc_band=false")  # fmt: skip
 TESTNET_OK = ("graduation.testnet.min_days=0", "graduation.testnet.min_trades=2", "graduation.testnet.min_sharpe=null",
               "graduation.testnet.min_profit_factor=null", "graduation.testnet.min_win_rate=null",
               "graduation.testnet.require_mc_band=false", "graduation.testnet.max_slippage_bps=null",
@@ -40,24 +30,6 @@ def public_ws() -> Iterator[FakePublicWs]:
         yield fake
 
 
-def candidate_in_testnet(home: Path) -> None:
-    """Candidate 1 (the live trader's sma_cross 2/3 BTCUSDT 1h) promoted CANDIDATE -> PAPER -> TESTNET."""
-    rt = build_runtime(home=home, config_file=None, overrides=LOOSE)
-    store = GraduationStore.open(store_path(home))
-    try:
-        pipeline = GraduationPipeline(store, rt.settings.graduation, bus=rt.bus, clock=SystemClock())
-        evidence = Evidence(Performance(200, sharpe=2.0, max_drawdown=0.1), mc_band=(-0.05, 0.05), mc_window=5)
-        cand = pipeline.add(
-            strategy="sma_cross", params={"fast": 2, "slow": 3}, symbol="BTCUSDT", interval="1h",
-            evidence=evidence, by="test",
-        )  # fmt: skip
-        pipeline.evaluate(cand.id)
-        pipeline.evaluate(cand.id, Performance(50, max_drawdown=0.05, fill_ratio=1.0, slippage_bps=1.0))
-        assert pipeline.get(cand.id).stage is Stage.TESTNET
-    finally:
-        store.close()
-
-
 def sets(*overrides: str) -> list[str]:
     return [arg for o in overrides for arg in ("--set", o)]
 
@@ -67,15 +39,7 @@ def test_evaluate_when_a_testnet_candidate_traded_then_its_ledger_fills_are_meas
 ) -> None:
     home = tmp_path / "home"
     candidate_in_testnet(home)
-    warm, live = real_hours(200, LIVE_BARS)
-    with StreamingFakeBybit() as fake:
-        serve_history(fake, warm)
-        with live_trader(home, fake, public_ws, "--bars", str(LIVE_BARS), debug=False, stream_url=fake.ws.url) as t:
-            t.wait_for("READY BTCUSDT 1h")
-            feed_bars(t, fake, public_ws, live)
-            out = t.finish()
-        assert t.process.returncode == 0, out
-        created = [r.params["orderLinkId"] for r in fake.requests_to("/v5/order/create")]
+    _out, created = trade_testnet(home, public_ws, LIVE_BARS)
     assert len(created) >= 3 and all(c.startswith("lvg1-") for c in created), created  # the candidate's id rides along
 
     report = run_cli("graduation", "report", "1", "--json", home=home)

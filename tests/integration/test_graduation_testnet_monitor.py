@@ -18,18 +18,16 @@ import pytest
 from tests.fakes.bybit_public_ws import FakePublicWs
 from tests.fakes.bybit_ws import StreamingFakeBybit
 from tests.integration.cli_runner import run_cli
-from tests.integration.live_trader import feed_bars, live_trader, real_hours, serve_history
-from workstation.core.clock import SystemClock
-from workstation.graduation.models import Evidence, Performance, Stage
-from workstation.graduation.pipeline import GraduationPipeline
-from workstation.graduation.store import GraduationStore, store_path
-from workstation.runtime import build_runtime
+from tests.integration.live_trader import (
+    candidate_in_testnet,
+    feed_bars,
+    live_trader,
+    real_hours,
+    serve_history,
+    trade_testnet,
+)
 
 LIVE_BARS = 32
-LOOSE = ("graduation.candidate.min_trades=0", "graduation.candidate.min_sharpe=null",
-         "graduation.candidate.min_profit_factor=null", "graduation.candidate.max_drawdown=null",
-         "graduation.paper.min_days=0", "graduation.paper.min_trades=0", "graduation.paper.min_sharpe=null",
-         "graduation.paper.min_profit_factor=null", "graduation.paper.require_mc_band=false")  # fmt: skip
 # two closed trades make a window; the first window below the band halves the size, the next demotes
 MONITOR = ("risk.monitor.window_trades=2", "risk.monitor.cut_allocation_to=0.5", "risk.monitor.demote_after_breaches=2")
 
@@ -40,42 +38,9 @@ def public_ws() -> Iterator[FakePublicWs]:
         yield fake
 
 
-def candidate_in_testnet(home: Path, band: tuple[float, float], params: dict[str, int] | None = None) -> str:
-    """Candidate 1 (the live trader's sma_cross 2/3 BTCUSDT 1h) promoted to TESTNET with `band` as its
-    Monte Carlo band of the mean trade return; its strategy id."""
-    rt = build_runtime(home=home, config_file=None, overrides=LOOSE)
-    store = GraduationStore.open(store_path(home))
-    try:
-        pipeline = GraduationPipeline(store, rt.settings.graduation, bus=rt.bus, clock=SystemClock())
-        evidence = Evidence(Performance(200, sharpe=2.0, max_drawdown=0.1), mc_band=band, mc_window=2)
-        cand = pipeline.add(
-            strategy="sma_cross", params=params or {"fast": 2, "slow": 3}, symbol="BTCUSDT", interval="1h",
-            evidence=evidence, by="test",
-        )  # fmt: skip
-        pipeline.evaluate(cand.id)
-        pipeline.evaluate(cand.id, Performance(50, max_drawdown=0.05, fill_ratio=1.0, slippage_bps=1.0))
-        assert pipeline.get(cand.id).stage is Stage.TESTNET
-        return cand.strategy_id
-    finally:
-        store.close()
-
-
-def trade_testnet(home: Path, public_ws: FakePublicWs, *strategy_args: str) -> tuple[str, list[str]]:
-    """`workstation trade --env testnet --bars 32` on real BTC 1h (sma_cross 2/3, plus `strategy_args`):
-    its output and the orderLinkIds sent."""
-    warm, live = real_hours(200, LIVE_BARS)
-    with StreamingFakeBybit() as fake:
-        serve_history(fake, warm)
-        trade_args = ("--strategy", "sma_cross", "--param", "fast=2", "--param", "slow=3", *strategy_args)
-        with live_trader(
-            home, fake, public_ws, "--bars", str(LIVE_BARS), debug=False, stream_url=fake.ws.url, overrides=MONITOR,
-            trade_args=trade_args,
-        ) as t:  # fmt: skip
-            t.wait_for("READY BTCUSDT 1h")
-            feed_bars(t, fake, public_ws, live, until="DEMOTED #")  # a demoted candidate stops its trader
-            out = t.finish()
-        assert t.process.returncode == 0, out
-        return out, [r.params["orderLinkId"] for r in fake.requests_to("/v5/order/create")]
+def monitored_candidate(home: Path, band: tuple[float, float]) -> str:
+    """Candidate 1 in TESTNET with `band` as its Monte Carlo band of the mean return over 2 trades."""
+    return candidate_in_testnet(home, band=band, mc_window=2)
 
 
 def shown(home: Path) -> dict[str, Any]:
@@ -89,8 +54,8 @@ def test_trade_testnet_when_the_candidate_falls_below_its_band_then_cut_and_demo
     tmp_path: Path, public_ws: FakePublicWs
 ) -> None:
     home = tmp_path / "home"
-    sid = candidate_in_testnet(home, band=(0.05, 0.5))  # a 5% mean per 1h trade: the real bars fall below
-    out, created = trade_testnet(home, public_ws)
+    sid = monitored_candidate(home, band=(0.05, 0.5))  # a 5% mean per 1h trade: the real bars fall below
+    out, created = trade_testnet(home, public_ws, LIVE_BARS, overrides=MONITOR, until="DEMOTED #")
     assert created and all(c.startswith("lvg1-") for c in created), created
 
     assert f"CANDIDATE {sid} in TESTNET: closed trades are held to its band (0.05, 0.5)" in out, out
@@ -137,8 +102,8 @@ def test_trade_testnet_when_the_candidate_stays_inside_a_wide_band_then_it_is_no
     tmp_path: Path, public_ws: FakePublicWs
 ) -> None:
     home = tmp_path / "home"
-    sid = candidate_in_testnet(home, band=(-0.5, 0.5))
-    out, created = trade_testnet(home, public_ws)
+    sid = monitored_candidate(home, band=(-0.5, 0.5))
+    out, created = trade_testnet(home, public_ws, LIVE_BARS, overrides=MONITOR, until="DEMOTED #")
     assert len(created) >= 3 and all(c.startswith("lvg1-") for c in created), created
     assert f"CANDIDATE {sid} in TESTNET" in out, out
     assert "ALLOCATION" not in out and "DEMOT" not in out, out
@@ -153,7 +118,7 @@ def test_trade_testnet_when_restarted_then_the_monitor_carries_on_from_the_ledge
     the restart reads the candidate's trades closed since it entered TESTNET from the ledger, so the
     breach count carries on and its next trade makes the second breach: demoted."""
     home = tmp_path / "home"
-    sid = candidate_in_testnet(home, band=(0.05, 0.5))
+    sid = monitored_candidate(home, band=(0.05, 0.5))
     with StreamingFakeBybit() as fake:
         outs = []
         for warm_bars in (200, 216):  # the second run's history is the first run's plus the bars it traded
@@ -184,7 +149,7 @@ def test_trade_testnet_when_restarted_with_a_position_open_and_the_resumed_trade
     one reduce-only market order of the candidate (risk-reducing, allowed at allocation 0) and the
     trader stops without following a bar."""
     home = tmp_path / "home"
-    sid = candidate_in_testnet(home, band=(0.05, 0.5))
+    sid = monitored_candidate(home, band=(0.05, 0.5))
     with StreamingFakeBybit() as fake:
         warm, live = real_hours(200, 2 * LIVE_BARS)
         serve_history(fake, warm)
