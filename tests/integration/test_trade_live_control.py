@@ -57,3 +57,23 @@ def test_emergency_stop_when_a_live_trader_holds_a_position_then_it_flattens_bet
         after = [r.params for r in fake.requests_to("/v5/order/create")][entries + 1 :]
     assert all(p.get("reduceOnly") for p in after), after  # no new entry once the kill switch is on
     assert "kill switch is engaged" in out  # the strategy's later entries were denied at the gate, and said
+
+
+def test_control_when_the_running_traders_action_fails_at_the_venue_then_the_cli_says_why_and_exits_1(
+    tmp_path: Path, public_ws: FakePublicWs
+) -> None:
+    home = tmp_path / "home"
+    warm, live = real_hours(200, 2)
+    with StreamingFakeBybit() as fake:
+        serve_history(fake, warm)
+        with live_trader(home, fake, public_ws, "--bars", "2", debug=False, stream_url=fake.ws.url) as t:
+            t.wait_for("READY BTCUSDT 1h")
+            fake.fail_next("/v5/order/cancel-all", 10001, "params error: injected", times=5)
+            asked = run_cli("control", "cancel-all", "--wait", "30", home=home)
+            assert asked.returncode == 1, asked.stdout + asked.stderr
+            assert "cancel-all (running trader): failed:" in asked.stderr, asked.stderr
+            assert "no answer" not in asked.stderr  # answered at once, not after the wait
+            t.wait_for("CONTROL cancel-all: failed:")
+            feed_bars(t, fake, public_ws, live)
+            out = t.finish()
+        assert t.process.returncode == 0, out  # the trader goes on after a failed control action

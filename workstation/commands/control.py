@@ -98,6 +98,8 @@ def _ask_trader(rt: Runtime, request: dict[str, Any], wait_s: float) -> None:
         except (OSError, ValueError):
             ack = {}
         if int(ack.get("seq", 0)) >= seq:
+            if ack.get("ok") is False:
+                fail(f"{request['action']} (running trader): {ack.get('detail', '')}", EXIT_FAILED)
             _say(f"{request['action']} (running trader): {ack.get('detail', '')}")
             return
         time.sleep(0.1)

@@ -62,8 +62,7 @@ from workstation.paper.risk_path import build_risk_path
 from workstation.paper.runner import Intent, StrategyRunner
 from workstation.paper.session import candle_store_path
 from workstation.paper.store import PaperLock, PaperLockedError, paper_dir
-from workstation.paper.trading import ControlWatcher, watch_candidate
-from workstation.paper.trading import _poll_control as poll_control
+from workstation.paper.trading import ControlWatcher, poll_control, watch_candidate
 from workstation.runtime import Runtime
 from workstation.strategies.base import Strategy
 from workstation.wiring import build_engine

@@ -92,10 +92,15 @@ class ControlWatcher:
         seq = int(self._data.get("seq", 0))
         if seq > self._done:
             self._done = seq
-            detail = await run_action(self.runtime, self.kernel, self._data)
+            ok = True
+            try:
+                detail = await run_action(self.runtime, self.kernel, self._data)
+            except Exception as exc:  # answered, so `workstation control` says why instead of timing out
+                ok, detail = False, f"failed: {exc}"
+                log.error("control action %s failed: %s", self._data.get("action"), exc)
             self.actions.append(detail)
             self.echo(f"CONTROL {self._data.get('action')}: {detail}")
-            write_json_atomically(ack_path(self.runtime), {"seq": seq, "detail": detail})
+            write_json_atomically(ack_path(self.runtime), {"seq": seq, "detail": detail, "ok": ok})
 
 
 async def run_action(runtime: Runtime, kernel: EngineKernel, request: dict[str, Any]) -> str:
@@ -204,7 +209,7 @@ async def trade_paper(
         def paused() -> bool:
             return watcher.paused()
 
-        poller = asyncio.create_task(_poll_control(watcher), name="control-poll")
+        poller = asyncio.create_task(poll_control(watcher), name="control-poll")
         try:
             summary.bars = await replay(
                 paper, spec.symbol, data, runner, bars_per_second=speed, resume=True, paused=paused
@@ -249,7 +254,8 @@ def watch_candidate(runtime: Runtime, path: RiskPath, echo: Echo) -> CandidateWa
     )
 
 
-async def _poll_control(watcher: ControlWatcher, every_s: float = 0.2) -> None:
+async def poll_control(watcher: ControlWatcher, every_s: float = 0.2) -> None:
+    """Poll the control file until cancelled (a trader's background task)."""
     while True:
         await asyncio.sleep(every_s)
         try:
