@@ -150,7 +150,7 @@ def _print_run(doc: dict[str, Any], mkt: Market, seconds: float) -> None:
         "trade_count",
         "fees_paid",
         "funding_paid",
-    ):  # bc.fmt: skip
+    ):  # fmt: skip
         table.add_row(key, bc.fmt(m[key], key in bc.PCT), "")
     table.add_row("alpha (annual)", bc.fmt(b["alpha"], True), "")
     table.add_row("beta", bc.fmt(b["beta"]), "")
@@ -206,7 +206,7 @@ def sweep_cmd(
             funding=mkt.funding,
             jobs=jobs or None,
             progress=lambda k: progress.advance(task, k),
-        )  # bc.fmt: skip
+        )  # fmt: skip
     seconds = time.perf_counter() - started
 
     def key(r: dict[str, Any]) -> float:
@@ -224,7 +224,7 @@ def sweep_cmd(
             "sort": sort,
             "sizing": bc.sizing(cost),
             "results": ranked,
-        }  # bc.fmt: skip
+        }  # fmt: skip
         sys.stdout.write(json.dumps(doc) + "\n")
         return
     names = list(combos[0])
@@ -241,13 +241,13 @@ def sweep_cmd(
             bc.fmt(m["max_drawdown"], True),
             str(m["trade_count"]),
             bc.fmt(m["fees_paid"]),
-        )  # bc.fmt: skip
+        )  # fmt: skip
     bc.out.print(table)
     bars = len(mkt.candles) * len(results)
     bc.out.print(
         f"{len(results)} runs on {len(mkt.candles):,} bars in {seconds:.2f} s: "
         f"{len(results) / seconds:.1f} runs/s, {bars / seconds / 1e6:.1f} M bars/s"
-    )  # bc.fmt: skip
+    )  # fmt: skip
 
 
 app.command("walkforward")(backtest_validate.walkforward_cmd)

@@ -120,11 +120,15 @@ def show(
     if as_json:
         out_console.print_json(json.dumps(data, default=str))
         return
-    out_console.print(f"#{cand.id} {cand.strategy_id} {cand.params}: {cand.stage.value}", markup=False)
+    params = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in sorted(cand.params.items()))
+    out_console.print(f"#{cand.id} {cand.strategy_id} ({params}): {cand.stage.value}", markup=False)
     bt = cand.evidence.backtest
+    low, high = cand.evidence.mc_band
+    drawdown = "-" if bt.max_drawdown is None else f"{bt.max_drawdown:.1%}"
     out_console.print(
-        f"evidence: {bt.trades} trades, Sharpe {bt.sharpe}, max drawdown {bt.max_drawdown}, "
-        f"MC band {cand.evidence.mc_band} over {cand.evidence.mc_window} trades ({cand.evidence.source or '-'})",
+        f"evidence: {bt.trades} trades, Sharpe {_num(bt.sharpe)}, max drawdown {drawdown}, "
+        f"Monte Carlo band of the mean trade return {low:+.3%} .. {high:+.3%} over {cand.evidence.mc_window} trades "
+        f"({cand.evidence.source or '-'})",
         markup=False,
     )
     for h in data["history"]:
