@@ -121,3 +121,25 @@ def test_lab_job_when_grid_is_bad_then_a_clear_error(isolated_home: Path) -> Non
         run_lab(request)
     except (ValueError, LookupError) as exc:
         assert str(exc)
+
+
+def test_lab_job_when_some_walkforward_variants_cannot_warm_up_then_note_says_so_and_progress_counts_the_rest(
+    isolated_home: Path,
+) -> None:
+    from multiprocessing import RawArray
+
+    import workstation.ui.lab_job as job
+    from workstation.data.sample import load_bundled_sample
+    from workstation.data.store import CandleStore
+
+    db = isolated_home / "candles.db"
+    with CandleStore.open(db) as store:
+        load_bundled_sample(store)
+    progress = RawArray("d", 2)
+    job.init_worker(progress)
+    request = LabRequest(db, "binance", "BTCUSDT", "1h", "sma_cross", {}, mode="walkforward",
+                         grid=(("fast", (5.0, 10.0)), ("slow", (100.0, 490.0))), train_days=15, test_days=7)  # fmt: skip
+    result = run_lab(request)
+    assert "2 of 4 variants skipped" in result.note and "491+ bars" in result.note, result.note
+    assert all(w["params"] is None or w["params"]["slow"] == 100 for w in result.windows)
+    assert progress[0] == progress[1] > 0  # the bar reaches its total: skipped variants are not counted

@@ -86,6 +86,7 @@ class LabResult:
     windows: list[dict[str, Any]] = field(default_factory=list)  # walk-forward rows
     fan: dict[str, Any] | None = None  # Monte Carlo: percentile bands, original path, band stats
     evidence: dict[str, Any] = field(default_factory=dict)  # graduation Evidence.to_json()
+    note: str = ""  # what the user should know about this run (e.g. walk-forward variants left out)
 
 
 def _markers_and_trades(result: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -169,6 +170,7 @@ def run_lab(request: LabRequest) -> LabResult:
     from workstation.strategies.builtin import build
 
     started = time.perf_counter()
+    note = ""
     _total(1)
     with CandleStore.open(request.db) as store:
         market = load_market(
@@ -189,14 +191,18 @@ def run_lab(request: LabRequest) -> LabResult:
     result, metrics, bench_equity, benchmark = bt.result, bt.metrics, bt.benchmark.equity, bt.benchmark_metrics
     if request.mode == "walkforward":
         from workstation.backtest.costs import CostModel
-        from workstation.backtest.walkforward import make_windows, oos_benchmark, walk_forward
+        from workstation.backtest.walkforward import make_windows, oos_benchmark, split_by_warmup, walk_forward
 
         combos = _combos(request)
         train_ms, test_ms = request.train_days * DAY_MS, request.test_days * DAY_MS
-        n = len(make_windows(market.candles.ts, train_ms, test_ms))
-        _total(max(1, n * (len(combos) + 1)))
+        made = make_windows(market.candles.ts, train_ms, test_ms)
+        kept = split_by_warmup(request.strategy, combos, made, market.candles.ts)[0] if made else combos
+        _total(max(1, len(made) * (len(kept) + 1)))  # variants too long to warm up in a window never run
         wf = walk_forward(request.strategy, combos, market.candles, train_ms=train_ms, test_ms=test_ms,
                           objective=request.objective, cash=request.cash, funding=market.funding, progress=_step)  # fmt: skip
+        if wf.skipped:
+            note = (f"{len(wf.skipped)} of {len(combos)} variants skipped: their warm-up "
+                    f"({min(k.warmup for k in wf.skipped):,}+ bars) does not fit a train window")  # fmt: skip
         windows = [w.to_dict() for w in wf.windows]
         result, metrics, wf_metrics = wf.result, wf.metrics, wf.metrics
         held = oos_benchmark(wf, request.strategy, params, market.candles, market.funding, CostModel(), request.cash)
@@ -228,4 +234,5 @@ def run_lab(request: LabRequest) -> LabResult:
         windows=windows,
         fan=fan,
         evidence=evidence,
+        note=note,
     )

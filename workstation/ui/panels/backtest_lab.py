@@ -209,6 +209,7 @@ class BacktestLab(QWidget):
         self.status.setText(
             f"{result.label} on {result.request.symbol} {result.request.interval}: {m['bars']:,} bars "
             f"{m['start']} → {m['end']} in {result.seconds:.2f} s; trades are marked on the chart."
+            + (f" {result.note}." if result.note else "")
         )
         self.trade_list.show_trades(result.trades)
         if result.heatmap is not None:
