@@ -22,6 +22,9 @@ GRADUATION_EVENTS = {"GraduationTransition", "GraduationRefused"}
 TRADE_ENVIRONMENT = {"paper": "paper", "bybit-testnet": "testnet", "bybit-demo": "demo", "bybit-mainnet": "mainnet"}
 
 
+_RUNNING: set[asyncio.Future[Any]] = set()
+
+
 def spawn(
     coro: Awaitable[Any],
     on_done: Callable[[Any], None] | None = None,
@@ -52,6 +55,8 @@ def spawn(
             on_error(text)
 
     future.add_done_callback(finished)
+    _RUNNING.add(future)  # the loop keeps only weak references: a task nobody holds can vanish mid-run
+    future.add_done_callback(_RUNNING.discard)
     return future
 
 
