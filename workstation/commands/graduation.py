@@ -120,8 +120,9 @@ def show(
     if as_json:
         out_console.print_json(json.dumps(data, default=str))
         return
-    params = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in sorted(cand.params.items()))
-    out_console.print(f"#{cand.id} {cand.strategy_id} ({params}): {cand.stage.value}", markup=False)
+    from workstation.strategies.base import format_params
+
+    out_console.print(f"#{cand.id} {cand.strategy_id} ({format_params(cand.params)}): {cand.stage.value}", markup=False)
     bt = cand.evidence.backtest
     low, high = cand.evidence.mc_band
     drawdown = "-" if bt.max_drawdown is None else f"{bt.max_drawdown:.1%}"

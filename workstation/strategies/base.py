@@ -142,6 +142,11 @@ class ParamSpec:
         return value
 
 
+def format_params(params: Mapping[str, Any]) -> str:
+    """name=value, sorted by name, numbers as people write them (0.7, 50): for tables and captions."""
+    return ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in sorted(params.items()))
+
+
 def param(default: float, low: float, high: float, step: float = 1, help: str = "") -> Any:
     """Declare a strategy parameter: a dataclass field with its range in the metadata."""
     return field(default=default, metadata={"range": (low, high, step), "help": help})

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from workstation.strategies.base import format_params
 from workstation.ui.controls import ConfirmDialog
 from workstation.ui.engine_link import EngineLink
 from workstation.ui.engine_model import spawn
@@ -171,7 +172,7 @@ class GraduationPanel(QWidget):
         ev = cand["evidence"]
         bt = ev["backtest"]
         lines = [
-            f"Parameters: {cand['params']}",
+            f"Parameters: {format_params(cand['params'])}",
             f"Evidence ({ev.get('source') or 'no source recorded'}):",
             f"  backtest: {bt['trades']} trades, Sharpe {_num(bt['sharpe'])}, "
             f"max drawdown {_num(bt['max_drawdown'], True)}, profit factor {_num(bt['profit_factor'])}, "
