@@ -123,12 +123,19 @@ def live_trader(
     settings += ["--set", f"exchanges.bybit.public_stream_url={public.url}"]
     if stream_url:
         settings += ["--set", f"exchanges.bybit.stream_url={stream_url}"]
-    command = [*workstation_exe(), *settings, "trade", *trade_args]
-    command += ["--symbol", symbol, "--interval", "1h", "--env", "testnet", *args]
+    command = [*settings, "trade", *trade_args, "--symbol", symbol, "--interval", "1h", "--env", "testnet", *args]
+    with running_workstation(home, command, KEY_ENV) as trader:
+        yield trader
+
+
+@contextmanager
+def running_workstation(home: Path, command: list[str], env: dict[str, str]) -> Iterator[LiveTrader]:
+    """`workstation <command>` running on `home` (extra environment `env`, e.g. a venue's keys), its
+    output lines in a LiveTrader; stopped (SIGTERM, then SIGKILL) when the block ends."""
     process = subprocess.Popen(
-        command,
+        [*workstation_exe(), *command],
         cwd=REPO,
-        env={**os.environ, "WORKSTATION_HOME": str(home), "COLUMNS": "250", "NO_COLOR": "1", **KEY_ENV},
+        env={**os.environ, "WORKSTATION_HOME": str(home), "COLUMNS": "250", "NO_COLOR": "1", **env},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

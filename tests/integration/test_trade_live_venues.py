@@ -11,11 +11,8 @@ Demo trading reads mainnet market data: its bars are stored under "bybit" too.""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
@@ -23,8 +20,8 @@ import pytest
 from tests.fakes.bybit_public_ws import FakePublicWs
 from tests.fakes.bybit_server import FakeBybit
 from tests.fakes.bybit_ws import StreamingFakeBybit
-from tests.integration.cli_runner import REPO, run_cli, workstation_exe
-from tests.integration.live_trader import LiveTrader, feed_bars, real_hours, serve_history
+from tests.integration.cli_runner import run_cli
+from tests.integration.live_trader import LiveTrader, feed_bars, real_hours, running_workstation, serve_history
 from tests.integration.test_graduation_live_ledger import candidate_live
 from tests.integration.test_graduation_testnet_report import feed_on_bar_clock
 from workstation.data.arrays import CandleArrays
@@ -64,37 +61,9 @@ def trade_command(env: str, fake: FakeBybit, *args: str, debug: bool, public: st
     return [*sets, "trade", *STRATEGY, "--symbol", "BTCUSDT", "--interval", "1h", "--env", env, *args]
 
 
-@contextmanager
-def venue_trader(home: Path, env: str, command: list[str]) -> Iterator[LiveTrader]:
-    """`workstation <command>` running, its output lines in a LiveTrader (as live_trader.live_trader)."""
-    process = subprocess.Popen(
-        [*workstation_exe(), *command],
-        cwd=REPO,
-        env={**os.environ, "WORKSTATION_HOME": str(home), "COLUMNS": "250", "NO_COLOR": "1", **key_env(env)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    trader = LiveTrader(process)
-
-    def pump() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            trader.lines.put(line.rstrip("\n"))
-
-    reader = threading.Thread(target=pump, daemon=True)
-    reader.start()
-    try:
-        yield trader
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
-        reader.join(5)
+def venue_trader(home: Path, env: str, command: list[str]) -> AbstractContextManager[LiveTrader]:
+    """`workstation <command>` running with the venue's keys (live_trader.running_workstation)."""
+    return running_workstation(home, command, key_env(env))
 
 
 def stored_bars(home: Path, venue: str) -> CandleArrays:
