@@ -16,6 +16,7 @@ import hmac
 import json
 import threading
 import time
+import uuid
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 from tests.fakes.bybit_book import FakeExchange
-from tests.fakes.bybit_exchange import ApiError, KeyRecord, default_permissions
+from tests.fakes.bybit_exchange import ApiError, KeyRecord, Params, default_permissions, page, public, s
 from tests.fakes.bybit_market import kline_rows
 
 DEFAULT_API_KEY = "FAKEKEY0000000000001"
@@ -84,6 +85,7 @@ class FakeBybit:
         self.errors: list[BaseException] = []  # bugs inside the fake itself (answered with HTTP 500)
         self.exchange = FakeExchange(self.server_time_ms)
         self.add_key(api_key, api_secret, default_permissions())
+        self._funding_settled: set[tuple[str, str, int]] = set()  # (category, symbol, ts) looked at
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         ex = self.exchange
@@ -97,7 +99,7 @@ class FakeBybit:
             "/v5/position/list": ex.position_list,
             "/v5/order/realtime": ex.order_realtime,
             "/v5/order/history": ex.order_history,
-            "/v5/execution/list": ex.execution_list,
+            "/v5/execution/list": self._execution_list,
             "/v5/user/query-api": dict,  # answered from the caller's KeyRecord in _handle
         }
         self._post: dict[str, Handler] = {
@@ -205,9 +207,92 @@ class FakeBybit:
             self.exchange.mark_candles[(category, symbol, interval)] = kline_rows(rows, with_volume=False)
 
     def set_funding(self, symbol: str, rows: list[tuple[int, Any]], category: str = "linear") -> None:
-        """Funding settlements as (ts_ms, rate) pairs."""
+        """Funding settlements as (ts_ms, rate) pairs: served by /v5/market/funding/history, and
+        settled on the account's open position as the exchange clock passes each one (only those
+        still ahead of the clock now: the past is market data, not the account's)."""
         with self.exchange.lock:
             self.exchange.funding[(category, symbol)] = sorted((int(t), str(r)) for t, r in rows)
+            now = self.exchange.now_ms()
+            self._funding_settled |= {(category, symbol, int(t)) for t, _ in rows if int(t) <= now}
+
+    def settle_funding(self) -> list[dict[str, Any]]:
+        """Settle every funding time the exchange clock has reached on the position held then, as
+        Bybit does: an execution of execType "Funding" (execQty the position's size, side its side,
+        execPrice the mark price, execValue size x mark, feeRate the rate, execFee what the account
+        paid: value x rate for a long, -value x rate for a short; negative = received), and the
+        wallet moves by -execFee. Runs before every request is handled (so a settlement always
+        sees the position from before the request's orders); returns the executions it made."""
+        ex = self.exchange
+        made: list[dict[str, Any]] = []
+        with ex.lock:
+            now = ex.now_ms()
+            for (category, symbol), rows in ex.funding.items():
+                for ts, rate in rows:
+                    key = (category, symbol, ts)
+                    if ts > now or key in self._funding_settled:
+                        continue
+                    self._funding_settled.add(key)
+                    position = ex.positions.get((category, symbol))
+                    if position is not None and Decimal(position["size"]) != 0:
+                        made.append(self._funding_execution(category, position, ts, Decimal(rate)))
+        return made
+
+    def _funding_execution(self, category: str, position: dict[str, Any], ts: int, rate: Decimal) -> dict[str, Any]:
+        ex = self.exchange
+        symbol, size = position["symbol"], Decimal(position["size"])
+        mark = ex.mark_prices.get(symbol) or Decimal(position["avgPrice"])
+        value = size * mark
+        paid = value * rate if position["side"] == "Buy" else -value * rate
+        execution = {
+            "symbol": symbol,
+            "orderId": str(uuid.uuid4()),
+            "orderLinkId": "",
+            "side": position["side"],
+            "orderPrice": "0",
+            "orderQty": "0",
+            "leavesQty": "0",
+            "createType": "",
+            "orderType": "UNKNOWN",
+            "stopOrderType": "UNKNOWN",
+            "execFee": s(paid),
+            "execId": str(uuid.uuid4()),
+            "execPrice": s(mark),
+            "execQty": s(size),
+            "execType": "Funding",
+            "execValue": s(value),
+            "execTime": str(ts),
+            "feeCurrency": "USDT",
+            "isMaker": False,
+            "feeRate": s(rate),
+            "markPrice": s(mark),
+            "indexPrice": "",
+            "closedSize": "0",
+            "seq": ex._next_seq(),
+            "_category": category,
+        }
+        ex.executions.append(execution)
+        ex.wallets["UNIFIED"]["USDT"] = ex.wallets["UNIFIED"].get("USDT", Decimal(0)) - paid
+        return public(execution)
+
+    def funding_executions(self, symbol: str | None = None) -> list[dict[str, Any]]:
+        """The Funding executions settled so far, oldest first."""
+        with self.exchange.lock:
+            return [
+                public(e)
+                for e in self.exchange.executions
+                if e["execType"] == "Funding" and (symbol is None or e["symbol"] == symbol)
+            ]
+
+    def _execution_list(self, params: Params) -> dict[str, Any]:
+        """/v5/execution/list, newest first, with Bybit's filters (execType included)."""
+        items = [
+            public(e)
+            for e in reversed(self.exchange.executions)
+            if e["_category"] == params.get("category")
+            and all(not params.get(k) or e[k] == params[k] for k in ("symbol", "orderLinkId", "orderId", "execType"))
+        ]
+        chunk, cursor = page(items, params, default=50, maximum=100)
+        return {"list": chunk, "nextPageCursor": cursor, "category": params.get("category")}
 
     def add_instruments(self, count: int, status: str = "Trading") -> list[str]:
         """Add `count` synthetic linear instruments (like Bybit's 500+); returns their symbols."""
@@ -282,6 +367,7 @@ class FakeBybit:
         limit_headers = self._limit_headers(api_key or "ip", path, now)
         if status_fault is not None:
             return status_fault.status, limit_headers, _status_page(status_fault.status)
+        self.settle_funding()  # the clock may have passed a settlement since the last request
         routes = self._get if method == "GET" else self._post
         handler = routes.get(path)
         if handler is None:

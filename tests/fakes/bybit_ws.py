@@ -10,8 +10,8 @@
 The WebSocket is real (tests.fakes.ws_server: 127.0.0.1, its own thread and loop): V5 auth
 message (HMAC of "GET/realtime{expires}"), subscribe, ping/pong. Topic messages (order,
 execution, position, wallet) are derived from the fake book's changes after every HTTP request
-and every fill_order()/set_balance(); what happens while nobody is connected is never replayed,
-like on Bybit.
+and every fill_order()/set_balance()/settle_funding() (Funding executions included); what happens
+while nobody is connected is never replayed, like on Bybit.
 """
 
 from __future__ import annotations
@@ -203,6 +203,12 @@ class StreamingFakeBybit(FakeBybit):
     def set_balance(self, coin: str, amount: Decimal | str, account_type: str = "UNIFIED") -> None:
         super().set_balance(coin, amount, account_type)
         self.publish_changes()
+
+    def settle_funding(self) -> list[dict[str, Any]]:
+        made = super().settle_funding()
+        if made:  # on the execution (and wallet) topics at once, as Bybit pushes them
+            self.publish_changes()
+        return made
 
     def _create_batch(self, params: Params) -> dict[str, Any]:
         category = str(params.get("category") or "")

@@ -25,6 +25,7 @@ from workstation.core.errors import WorkstationError
 from workstation.core.types import AmendRequest, Order, OrderRequest
 from workstation.engine.faults import EmergencyStopReport, KillSwitchLike, emergency_stop, submit_batch
 from workstation.engine.fills import FillRecorder
+from workstation.engine.funding import FundingRecorder
 from workstation.engine.ledger import Ledger
 from workstation.engine.oms import OmsConfig, OrderManager
 from workstation.engine.portfolio import Portfolio
@@ -64,6 +65,7 @@ class EngineKernel:
         self.fills = FillRecorder(
             ledger=self.ledger, portfolio=self.portfolio, bus=self.bus, clock=self.clock, venue=client.venue
         )
+        self.funding = FundingRecorder(ledger=self.ledger, venue=client.venue)
         self.oms = OrderManager(
             client=client,
             ledger=self.ledger,
@@ -81,6 +83,7 @@ class EngineKernel:
             bus=self.bus,
             clock=self.clock,
             categories=categories,
+            funding=self.funding,
         )
         self.categories = categories
         self.poll_interval_s = poll_interval_s
@@ -95,6 +98,7 @@ class EngineKernel:
     async def start(self, *, reconcile: bool = True) -> ReconcileReport | None:
         """Load the ledger and (by default) reconcile it with the venue before anything trades."""
         await self.oms.load()
+        await self.funding.load()
         self._started = True
         result = await self.reconcile() if reconcile else None
         if self.poll_interval_s:
@@ -153,11 +157,13 @@ class EngineKernel:
         return bridge
 
     async def sync(self) -> int:
-        """Retry unsaved ledger writes and pull new executions. Returns the number of new fills."""
+        """Retry unsaved ledger writes and pull new executions (fills, then funding settlements).
+        Returns the number of new fills."""
         await self.oms.flush()
         new = 0
         for category in self.categories:
             new += (await self.oms.sync_fills(category))[0]
+            await self.funding.sync(self.client, category)
         return new
 
     async def _poll(self, interval_s: float) -> None:

@@ -1,8 +1,9 @@
-"""The durable ledger: orders, fills, positions, balance snapshots and an audit log in SQLite (WAL).
+"""The durable ledger: orders, fills, funding, positions, balance snapshots and an audit log in SQLite (WAL).
 
 Every write is one short transaction, committed with synchronous=FULL, so a `kill -9` (or a power
 cut) keeps everything that was committed. An order row is committed before its request is sent.
-Fills are keyed by the venue's execution id, so recording one twice is a no-op.
+Fills and funding settlements are keyed by the venue's execution id, so recording one twice is a
+no-op (the private stream and the REST execution pull both deliver them).
 
 The methods are blocking; the engine calls them through `Ledger.call`, which runs them one at a time
 on the ledger's own thread (never on the event loop, and never two writers at once).
@@ -28,6 +29,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from workstation.core.enums import Category, OrderStatus, OrderType, Side, TimeInForce
 from workstation.core.errors import WorkstationError
+from workstation.core.funding import FundingPayment
 from workstation.core.types import Balance, Fill, Order
 from workstation.engine import schema
 from workstation.engine.portfolio import PositionState
@@ -139,6 +141,19 @@ def _fill(row: RowMapping) -> Fill:
         fee_currency=row["fee_currency"],
         ts=row["ts"],
         is_maker=bool(row["is_maker"]),
+    )
+
+
+def _funding(row: RowMapping) -> FundingPayment:
+    return FundingPayment(
+        exec_id=row["exec_id"],
+        symbol=row["symbol"],
+        ts=row["ts"],
+        amount=Decimal(row["amount"]),
+        currency=row["currency"],
+        rate=_d(row["rate"]),
+        position_qty=Decimal(row["position_qty"]),
+        price=_d(row["price"]),
     )
 
 
@@ -278,6 +293,57 @@ class Ledger:
     def exec_ids(self) -> set[str]:
         with self._read() as conn:
             return set(conn.execute(select(schema.fills.c.exec_id)).scalars())
+
+    # --- funding --------------------------------------------------------------------------------
+    def record_funding(self, payment: FundingPayment, venue: str, *, source: str = "rest") -> bool:
+        """Store a funding settlement (amount: paid +, received -). False: already stored."""
+        values = {
+            "exec_id": payment.exec_id,
+            "venue": venue,
+            "symbol": payment.symbol,
+            "ts": payment.ts,
+            "amount": str(payment.amount),
+            "currency": payment.currency,
+            "rate": _s(payment.rate),
+            "position_qty": str(payment.position_qty),
+            "price": _s(payment.price),
+            "source": source,
+            "recorded_ms": _now_ms(),
+        }
+        with self._tx() as conn:
+            result = conn.execute(sqlite_insert(schema.funding).values(**values).on_conflict_do_nothing())
+            if result.rowcount == 0:
+                return False
+            self._audit(conn, "funding", None, {k: values[k] for k in ("exec_id", "symbol", "ts", "amount", "source")})
+        return True
+
+    def funding(
+        self,
+        venue: str | None = None,
+        symbol: str | None = None,
+        *,
+        start_ms: int | None = None,
+        end_ms: int | None = None,
+    ) -> list[FundingPayment]:
+        """Funding settlements in time order; `start_ms` inclusive, `end_ms` exclusive."""
+        t = schema.funding
+        query = select(t).order_by(t.c.ts, t.c.exec_id)
+        if venue is not None:
+            query = query.where(t.c.venue == venue)
+        if symbol is not None:
+            query = query.where(t.c.symbol == symbol)
+        if start_ms is not None:
+            query = query.where(t.c.ts >= start_ms)
+        if end_ms is not None:
+            query = query.where(t.c.ts < end_ms)
+        with self._read() as conn:
+            return [_funding(row) for row in conn.execute(query).mappings()]
+
+    def funding_ids(self, venue: str | None = None) -> set[str]:
+        t = schema.funding
+        query = select(t.c.exec_id) if venue is None else select(t.c.exec_id).where(t.c.venue == venue)
+        with self._read() as conn:
+            return set(conn.execute(query).scalars())
 
     def save_position(self, position: PositionState, *, kind: str = "position") -> None:
         with self._tx() as conn:

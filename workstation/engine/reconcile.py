@@ -20,6 +20,7 @@ from workstation.core.enums import Category
 from workstation.core.errors import ExchangeError, OrderDeniedError, WorkstationError
 from workstation.core.events import PositionAdopted, ReconcileCompleted
 from workstation.core.types import Position
+from workstation.engine.funding import FundingRecorder
 from workstation.engine.ledger import Ledger
 from workstation.engine.oms import OrderManager, ledger_key
 from workstation.engine.portfolio import Portfolio
@@ -36,6 +37,7 @@ class ReconcileReport:
     updated_orders: int = 0
     failed_orders: int = 0
     new_fills: int = 0
+    new_funding: int = 0
     adopted_positions: int = 0
     problems: list[str] = field(default_factory=list)
 
@@ -56,6 +58,7 @@ class Reconciler:
         clock: Clock,
         categories: tuple[Category, ...] = (Category.LINEAR,),
         stable_rounds: int = 3,
+        funding: FundingRecorder | None = None,
     ) -> None:
         self._oms = oms
         self._client = client
@@ -65,6 +68,7 @@ class Reconciler:
         self._clock = clock
         self._categories = categories
         self._stable_rounds = stable_rounds
+        self._funding = funding
 
     async def run(self) -> ReconcileReport:
         result = ReconcileReport()
@@ -73,6 +77,7 @@ class Reconciler:
         for category in self._categories:
             await self._orders(category, result)
             await self._fills_and_positions(category, result)
+            await self._funding_settlements(category, result)
         await self._balances(result)
         venue = self._oms.venue
         log.info("reconcile %s: %s", venue, result)
@@ -160,6 +165,14 @@ class Reconciler:
             except WorkstationError as exc:
                 result.problems.append(f"order {coid} of a fill not adopted: {exc}")
         return True
+
+    async def _funding_settlements(self, category: Category, result: ReconcileReport) -> None:
+        if self._funding is None:
+            return
+        try:
+            result.new_funding += await self._funding.sync(self._client, category)
+        except READ_ERRORS as exc:
+            result.problems.append(f"{category.value} funding settlements not checked: {exc}")
 
     async def _compare_positions(self, positions: list[Position], result: ReconcileReport) -> None:
         venue = self._oms.venue

@@ -90,3 +90,19 @@ audit_log = Table(
     Column("client_order_id", String(64)),
     Column("detail", Text, nullable=False),
 )
+
+funding = Table(
+    "funding",
+    metadata,
+    Column("exec_id", String(64), primary_key=True),  # the venue's execution id: one row per settlement
+    Column("venue", String(32), nullable=False),
+    Column("symbol", String(64), nullable=False),
+    Column("ts", BigInteger, nullable=False),  # settlement time, ms
+    Column("amount", String(40), nullable=False),  # paid (+) / received (-): Bybit's execFee sign (core.funding)
+    Column("currency", String(16), nullable=False),
+    Column("rate", String(40)),
+    Column("position_qty", String(40), nullable=False),  # signed: + long, - short
+    Column("price", String(40)),
+    Column("source", String(16), nullable=False),  # rest | stream: what delivered it first
+    Column("recorded_ms", BigInteger, nullable=False),
+)

@@ -4,7 +4,8 @@
 
 - order reports go to OrderManager.apply_report (status never goes backwards, so duplicates and
   the two Filled messages of a cancel/fill race change nothing), executions to ingest_fill
-  (de-duplicated by exec id), wallet updates to the portfolio;
+  (de-duplicated by exec id), funding settlements to the ledger (once each, by exec id; the REST
+  sync delivers them too), wallet updates to the portfolio;
 - every connect (the first one too) triggers a REST reconciliation, because the stream never
   replays what was missed and the wallet topic sends no snapshot on subscribe;
 - while the stream is down (or has never connected) the engine polls the venue over REST every
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from workstation.core.enums import Category
 from workstation.core.errors import WorkstationError
+from workstation.core.funding import FundingPayment
 from workstation.core.types import Balance, Fill, Order, Position
 from workstation.core.venue_events import StreamAlert, StreamStatusChanged, VenueHalted
 from workstation.engine.reconcile import ReconcileReport
@@ -102,6 +104,10 @@ class StreamBridge:
     async def stream_fills(self, fills: Sequence[tuple[Category, Fill]]) -> None:
         for _category, fill in sorted(fills, key=lambda cf: (cf[1].ts, cf[1].exec_id)):
             await self._kernel.oms.ingest_fill(fill)
+
+    async def stream_funding(self, payments: Sequence[tuple[Category, FundingPayment]]) -> None:
+        for _category, payment in sorted(payments, key=lambda cp: (cp[1].ts, cp[1].exec_id)):
+            await self._kernel.funding.ingest(payment, source="stream")
 
     async def stream_positions(self, positions: Sequence[Position]) -> None:
         # Positions are folded from fills; the venue's view is kept for display and compared by

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
 from workstation.core.enums import Category
+from workstation.core.funding import FundingPayment
 from workstation.core.types import AmendRequest, Balance, Fill, Order, OrderAck, OrderRequest, Position
 
 MUTATING_METHODS: frozenset[str] = frozenset(
@@ -39,6 +40,8 @@ READ_METHODS: frozenset[str] = frozenset(
 # Mutating methods some clients have beyond the protocol (batch create, moving a position's
 # stop-loss/take-profit). The gate guards them too.
 OPTIONAL_MUTATING_METHODS: frozenset[str] = frozenset({"place_orders", "set_trading_stop"})
+# Reads some clients have beyond the protocol (Bybit: funding settlements). The gate forwards them.
+OPTIONAL_READ_METHODS: frozenset[str] = frozenset({"fetch_funding"})
 
 
 @runtime_checkable
@@ -77,6 +80,13 @@ class ExecutionClient(Protocol):
     async def server_time_ms(self) -> int: ...
 
 
+@runtime_checkable
+class FundingClient(Protocol):
+    """A venue that reports the funding it settles on the account's positions (core.funding)."""
+
+    async def fetch_funding(self, category: Category, symbol: str | None = None) -> list[FundingPayment]: ...
+
+
 class AccountStreamSink(Protocol):
     """Where a private account stream delivers. Implemented by the engine (engine/streams.py).
     A sink method that raises does not end the stream: it alerts, reconnects and resyncs."""
@@ -90,6 +100,8 @@ class AccountStreamSink(Protocol):
     async def stream_orders(self, orders: Sequence[tuple[Category, Order]]) -> None: ...
 
     async def stream_fills(self, fills: Sequence[tuple[Category, Fill]]) -> None: ...
+
+    async def stream_funding(self, payments: Sequence[tuple[Category, FundingPayment]]) -> None: ...
 
     async def stream_positions(self, positions: Sequence[Position]) -> None: ...
 

@@ -17,8 +17,9 @@ from workstation.bus import EventBus
 from workstation.core.enums import Category, Venue
 from workstation.core.errors import ExchangeError, OrderDeniedError
 from workstation.core.events import OrderDenied
+from workstation.core.funding import FundingPayment
 from workstation.core.types import AmendRequest, Balance, Fill, Order, OrderAck, OrderRequest, Position
-from workstation.exchanges.ports import ExecutionClient
+from workstation.exchanges.ports import ExecutionClient, FundingClient
 from workstation.safety.switches import DebugSwitch, KillSwitch
 
 log = logging.getLogger(__name__)
@@ -217,6 +218,11 @@ class GuardedExecutionClient:
 
     async def fetch_executions(self, category: Category, symbol: str | None = None) -> list[Fill]:
         return await self._reader("fetch_executions").fetch_executions(category, symbol)
+
+    async def fetch_funding(self, category: Category, symbol: str | None = None) -> list[FundingPayment]:
+        """The venue's funding settlements; [] from a client that does not report them."""
+        client = self._reader("fetch_funding")
+        return await client.fetch_funding(category, symbol) if isinstance(client, FundingClient) else []
 
     async def server_time_ms(self) -> int:
         return await self._reader("server_time_ms").server_time_ms()

@@ -22,6 +22,7 @@ from pybit.unified_trading import HTTP
 
 from workstation.core.enums import Category, OrderStatus, OrderType, Side, TimeInForce, Venue
 from workstation.core.errors import ExchangeError
+from workstation.core.funding import FundingPayment
 from workstation.core.ids import new_client_order_id
 from workstation.core.types import (
     AmendRequest,
@@ -379,7 +380,15 @@ class BybitExecutionClient:
     async def fetch_executions(self, category: Category, symbol: str | None = None) -> list[Fill]:
         """Trade executions, newest first (funding and other non-trade rows left out)."""
         items = await self._paged("fetch_executions", "get_executions", 100, category=category.value, symbol=symbol)
-        return [parse.to_fill(item) for item in items if item.get("execType", "Trade") in parse.FILL_EXEC_TYPES]
+        return [parse.to_fill(item) for item in items if parse.is_fill(item)]
+
+    async def fetch_funding(self, category: Category, symbol: str | None = None) -> list[FundingPayment]:
+        """Funding settlements on the account's positions (executions of execType "Funding"), newest
+        first; Bybit's execution list covers the last 7 days unless a start time is given."""
+        items = await self._paged(
+            "fetch_funding", "get_executions", 100, category=category.value, symbol=symbol, execType="Funding"
+        )
+        return [parse.to_funding(item) for item in items if parse.is_funding(item)]
 
     async def server_time_ms(self) -> int:
         return _time_ms(await self._call("server_time_ms", "get_server_time"))

@@ -9,6 +9,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from workstation.core.enums import OrderStatus, OrderType, Side
+from workstation.core.funding import FundingPayment
 from workstation.core.types import Balance, Fill, Order, Position
 
 _STATUS = {
@@ -25,6 +26,7 @@ _STATUS = {
     "Rejected": OrderStatus.REJECTED,
 }
 FILL_EXEC_TYPES = frozenset({"Trade", "AdlTrade", "BustTrade"})
+FUNDING_EXEC_TYPE = "Funding"  # a settlement on the position: a balance change, not a fill
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +97,31 @@ def to_fill(item: Mapping[str, Any]) -> Fill:
         fee_currency=str(item.get("feeCurrency") or ""),
         ts=int(dec(item.get("execTime"))),
         is_maker=bool(item.get("isMaker")),
+    )
+
+
+def is_fill(item: Mapping[str, Any]) -> bool:
+    return item.get("execType", "Trade") in FILL_EXEC_TYPES
+
+
+def is_funding(item: Mapping[str, Any]) -> bool:
+    return item.get("execType") == FUNDING_EXEC_TYPE
+
+
+def to_funding(item: Mapping[str, Any]) -> FundingPayment:
+    """An execution with execType "Funding": execQty is the position's size and side its side,
+    execPrice the mark price it was valued at, feeRate the funding rate, execFee what the account
+    paid (positive) or received (negative), kept with Bybit's sign (see core.funding)."""
+    size = dec(item.get("execQty"))
+    return FundingPayment(
+        exec_id=str(item["execId"]),
+        symbol=str(item["symbol"]),
+        ts=int(dec(item.get("execTime"))),
+        amount=dec(item.get("execFee")),
+        currency=str(item.get("feeCurrency") or ""),
+        rate=None if item.get("feeRate") in (None, "") else dec(item.get("feeRate")),
+        position_qty=-size if item.get("side") == "Sell" else size,
+        price=opt_dec(item.get("execPrice")) or opt_dec(item.get("markPrice")),
     )
 
 

@@ -197,13 +197,15 @@ class BybitPrivateStream:
             orders = [(Category(i.get("category") or "linear"), parse.to_order(i, venue)) for i in data]
             await self._deliver(sink, sink.stream_orders(orders), topic)
         elif topic == "execution":
-            fills = [
-                (Category(i.get("category") or "linear"), parse.to_fill(i))
-                for i in data
-                if i.get("execType", "Trade") in parse.FILL_EXEC_TYPES  # funding and the like are not fills
-            ]
+            fills = [(Category(i.get("category") or "linear"), parse.to_fill(i)) for i in data if parse.is_fill(i)]
             if fills:
                 await self._deliver(sink, sink.stream_fills(fills), topic)
+            # funding settlements are not fills: a balance change, kept apart (other execTypes are dropped)
+            funding = [
+                (Category(i.get("category") or "linear"), parse.to_funding(i)) for i in data if parse.is_funding(i)
+            ]
+            if funding:
+                await self._deliver(sink, sink.stream_funding(funding), topic)
         elif topic == "position":
             await self._deliver(sink, sink.stream_positions([parse.to_position(i, venue) for i in data]), topic)
         elif topic == "wallet":
