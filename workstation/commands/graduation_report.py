@@ -8,13 +8,13 @@ the fees a live venue charges there (Bybit linear: `venue_cost`), so what differ
 through the order path changed: risk sizing, attached stops, denials, slippage, fees. On a live
 venue the backtest starts where the trader did: its signals warmed on the stored bars before the
 candidate's first fill, its account flat at the bar before it (`expected_trades(from_ts=)`).
-Funding a live venue settles is not a fill, so the ledger does not have it: the actual side says
-None there; the expected side has the stored funding rates'.
+On a live venue the actual funding is what the venue settled (the ledger's funding table, kept from
+its Funding executions) while each trade was open, beside the backtest's from the stored funding
+rates; paper's is its account's own total.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,10 @@ from workstation.strategies.base import signals
 from workstation.strategies.builtin import build
 
 ENVS = {Venue.PAPER.value: "paper", Venue.BYBIT_TESTNET.value: "testnet", Venue.BYBIT_MAINNET.value: "mainnet"}
-FUNDING_NOT_RECORDED = "not recorded: the venue's funding settlements are not fills, the ledger keeps fills"
+LIVE_FUNDING = (
+    "the funding settlements the venue booked (ledger, by exec id) after each trade's entry fill and no later "
+    "than its exit fill on its symbol; positive = paid, negative = received; P&L is after them"
+)
 
 
 def venue_cost(venue: str) -> CostModel:
@@ -156,7 +159,7 @@ def venue_report(
     on_paper = trading.venue == Venue.PAPER.value
     paper = read_paper(home, cash=cash) if on_paper else None
     cost = paper.account.cost if paper is not None else venue_cost(trading.venue)
-    actual = trading.trades if on_paper else [replace(t, funding=None) for t in trading.trades]
+    actual = trading.trades
     start = None if on_paper or market is None or not trading.fills else trading_start(market, trading.fills[0].ts)
     expected = expected_trades(market, candidate, cost, cash, from_ts=start) if market is not None else []
     rows = pair(expected, actual, interval_ms(market.interval) if market is not None else 1)
@@ -183,7 +186,12 @@ def venue_report(
         "trades": [r.to_json() for r in rows],
     }
     if not on_paper:
-        data["actual_funding_note"] = FUNDING_NOT_RECORDED
+        data["actual_funding_note"] = LIVE_FUNDING
+        data["funding_settlements"] = [
+            {"exec_id": p.exec_id, "ts": p.ts, "amount": float(p.amount), "rate": None if p.rate is None else float(p.rate),
+             "position_qty": float(p.position_qty)}
+            for p in trading.funding
+        ]  # fmt: skip
     return data
 
 

@@ -23,7 +23,7 @@ class Trade:
     entry_price: float
     exit_price: float | None
     fees: float
-    funding: float | None  # None: not recorded (a live venue's funding settlements are not fills)
+    funding: float | None  # paid (+) / received (-); None: not recorded
     pnl: float | None  # after fees and funding (None while open)
     exit_reason: str
 

@@ -1,12 +1,20 @@
 """A candidate's trading on one venue, read from the ledger: its round trips and the share of its
 orders that filled. Its orders are those tagged with its id (graduation.tagging); the venue's own
-stop fills are its while they close its position."""
+stop fills are its while they close its position.
+
+A live venue's funding settlements (the ledger's funding table, core.funding: paid +, received -)
+are a trade's when they fall after its entry fill and no later than its exit fill on its symbol
+(a settlement at the instant of a reversal belongs to the trade it closes); its P&L is after them.
+Paper books funding in its own account, not the ledger: its trades carry none here.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 from workstation.core.enums import OrderStatus, Side
+from workstation.core.funding import FundingPayment
 from workstation.core.types import Fill
 from workstation.engine.ledger import Ledger
 from workstation.graduation.compare import Trade, round_trips
@@ -24,6 +32,7 @@ class LedgerTrading:
     trades: list[Trade]
     fill_ratio: float | None  # filled / closed market and limit orders it sent (stops not counted)
     orders: int
+    funding: tuple[FundingPayment, ...] = ()  # the settlements attributed to its trades, in time order
 
     @property
     def span(self) -> tuple[int, int] | None:
@@ -74,4 +83,23 @@ def ledger_trading(
     sent_ms = [r.order.created_ms for r in mine if r.client_order_id in coids]
     sent = [r for r in mine if r.status in CLOSED and sent_ms and min(sent_ms) <= r.order.created_ms <= max(sent_ms)]
     filled = sum(r.order.filled_qty > 0 for r in sent)
-    return LedgerTrading(venue, fills, trades, filled / len(sent) if sent else None, len(sent))
+    trades, paid = with_funding(trades, ledger.funding(venue, candidate.symbol))
+    return LedgerTrading(venue, fills, trades, filled / len(sent) if sent else None, len(sent), paid)
+
+
+def with_funding(
+    trades: Sequence[Trade], payments: Sequence[FundingPayment]
+) -> tuple[list[Trade], tuple[FundingPayment, ...]]:
+    """Each trade with the funding settled while it was open (entry < ts <= exit; open: after its
+    entry) and its P&L after it; and the settlements so attributed."""
+    out: list[Trade] = []
+    used: list[FundingPayment] = []
+    for t in trades:
+        mine = [p for p in payments if t.entry_ts < p.ts and (t.exit_ts is None or p.ts <= t.exit_ts)]
+        if not mine:
+            out.append(t)
+            continue
+        used += mine
+        paid = float(sum(p.amount for p in mine))
+        out.append(replace(t, funding=(t.funding or 0.0) + paid, pnl=None if t.pnl is None else t.pnl - paid))
+    return out, tuple(sorted(used, key=lambda p: (p.ts, p.exec_id)))
