@@ -6,8 +6,11 @@ trade by trade (graduation.compare), and measured as the stage's Performance (gr
 The backtest runs with the paper account's own cost model and starting balance on paper, and with
 the fees a live venue charges there (Bybit linear: `venue_cost`), so what differs is what trading
 through the order path changed: risk sizing, attached stops, denials, slippage, fees. On a live
-venue the backtest starts where the trader did: its signals warmed on the stored bars before the
-candidate's first fill, its account flat at the bar before it (`expected_trades(from_ts=)`).
+venue the backtest starts where the candidate could first trade there: its signals warmed on the
+stored bars before, its account flat at the first bar that closed after it entered its stage (or the
+bar before its first fill, when that is earlier: `stage_start`, `expected_trades(from_ts=)`), so an
+entry the venue never made (denied by the risk manager) is listed as only in the backtest. Limit:
+the stage's start is when it could trade, not when a trader first ran for it.
 On a live venue the actual funding is what the venue settled (the ledger's funding table, kept from
 its Funding executions) while each trade was open, beside the backtest's from the stored funding
 rates; paper's is its account's own total.
@@ -60,6 +63,19 @@ def trading_start(market: Market, first_fill_ms: int) -> int:
     step = interval_ms(market.interval)
     i = int(np.searchsorted(ts, first_fill_ms - first_fill_ms % step - step))
     return int(ts[min(i, len(ts) - 1)])
+
+
+def stage_start(market: Market, candidate: Candidate, before: int) -> int:
+    """The bar a live candidate's span starts at: the first one that closed after it entered its
+    stage (the first it could have decided on there), when that is earlier than `before` (the bar
+    of its first fill's decision). The backtest's trades from there that the venue never made (an
+    entry the risk manager denied) are then listed as only in the backtest. The signals still warm
+    on every bar before it, and at least the strategy's own warm-up is left before it."""
+    ts = market.candles.ts
+    step = interval_ms(market.interval)
+    i = int(np.searchsorted(ts, candidate.stage_since_ms - step, side="right"))
+    i = max(i, build(candidate.strategy, candidate.params).warmup)
+    return int(ts[i]) if i < len(ts) and int(ts[i]) < before else before
 
 
 def expected_trades(
@@ -161,6 +177,13 @@ def venue_report(
     cost = paper.account.cost if paper is not None else venue_cost(trading.venue)
     actual = trading.trades
     start = None if on_paper or market is None or not trading.fills else trading_start(market, trading.fills[0].ts)
+    if (
+        start is not None
+        and market is not None
+        and candidate.venue is not None
+        and candidate.venue.value == trading.venue
+    ):
+        start = stage_start(market, candidate, start)
     expected = expected_trades(market, candidate, cost, cash, from_ts=start) if market is not None else []
     rows = pair(expected, actual, interval_ms(market.interval) if market is not None else 1)
     book = paper.account.books.get(candidate.symbol) if paper is not None else None
