@@ -102,7 +102,11 @@ class BybitPrivateStream:
     async def stop(self) -> None:
         task, self._task = self._task, None
         if task is not None:
-            task.cancel()
+            # Python 3.11's wait_for (the pump's recv) can swallow a cancellation that lands as a
+            # message arrives, and the loop reads on: cancel again until the task has ended.
+            while not task.done():
+                task.cancel()
+                await asyncio.wait({task}, timeout=0.5)
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._connected = False
