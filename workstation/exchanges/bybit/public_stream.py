@@ -27,7 +27,15 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import WebSocketException
 
 from workstation.core.types import Candle
-from workstation.exchanges.bybit.ws_link import LinkConfig, StreamDown, backoff_s, open_link, pump, request
+from workstation.exchanges.bybit.ws_link import (
+    LinkConfig,
+    StreamDown,
+    backoff_s,
+    open_link,
+    pump,
+    request,
+    stop_task,
+)
 
 log = logging.getLogger(__name__)
 
@@ -114,9 +122,7 @@ class BybitPublicStream:
     async def stop(self) -> None:
         task, self._task = self._task, None
         if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await stop_task(task)
         self._connected = False
 
     async def subscribe(self, *topics: str) -> None:

@@ -18,7 +18,6 @@ thread. Here everything runs on the engine's loop, and:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import hmac
 import logging
@@ -34,7 +33,15 @@ from workstation.core.enums import Category, Venue
 from workstation.core.types import ApiCredentials
 from workstation.exchanges.bybit import parse
 from workstation.exchanges.bybit.guard import VenueGuard
-from workstation.exchanges.bybit.ws_link import LinkConfig, StreamDown, backoff_s, open_link, pump, request
+from workstation.exchanges.bybit.ws_link import (
+    LinkConfig,
+    StreamDown,
+    backoff_s,
+    open_link,
+    pump,
+    request,
+    stop_task,
+)
 from workstation.exchanges.ports import AccountStreamSink
 
 log = logging.getLogger(__name__)
@@ -102,13 +109,7 @@ class BybitPrivateStream:
     async def stop(self) -> None:
         task, self._task = self._task, None
         if task is not None:
-            # Python 3.11's wait_for (the pump's recv) can swallow a cancellation that lands as a
-            # message arrives, and the loop reads on: cancel again until the task has ended.
-            while not task.done():
-                task.cancel()
-                await asyncio.wait({task}, timeout=0.5)
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await stop_task(task)
         self._connected = False
 
     # --- supervision --------------------------------------------------------------------------

@@ -11,6 +11,7 @@ back-off, a request answered by an op reply, and the receive loop with the appli
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 import time
@@ -51,6 +52,17 @@ def backoff_s(config: LinkConfig, failures: int) -> float:
 def is_pong(message: dict[str, Any]) -> bool:
     op = message.get("op")
     return op == "pong" or (op == "ping" and message.get("ret_msg") == "pong")
+
+
+async def stop_task(task: asyncio.Task[None]) -> None:
+    """Cancel a stream's task and wait for it to end. Python 3.11's wait_for (the pump's recv) can
+    swallow a cancellation that lands as a message arrives, and the loop reads on: so cancel again
+    until the task has ended."""
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=0.5)
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def request(
