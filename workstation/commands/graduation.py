@@ -333,8 +333,9 @@ def report(
             markup=False,
         )
     table = Table(
-        "entry", "side", "status", "qty exp/act", "entry exp/act", "exit exp/act", "slip bp", "fee bp", "exit why"
-    )
+        "entry", "side", "status", "qty exp/act", "entry exp/act", "exit exp/act", "slip bp", "fee bp",
+        "funding exp/act", "exit why",
+    )  # fmt: skip
     for row in data["trades"]:
         e, a = row["expected"] or {}, row["actual"] or {}
         first = e or a
@@ -347,6 +348,7 @@ def report(
             f"{_g(e.get('exit_price'))}/{_g(a.get('exit_price'))}",
             f"{_num(row['entry_slippage_bps'])}/{_num(row['exit_slippage_bps'])}",
             f"{_num(row['expected_fee_bps'])}/{_num(row['actual_fee_bps'])}",
+            f"{_num(e.get('funding'))}/{_num(a.get('funding'))}",
             f"{e.get('exit_reason', '-')}/{a.get('exit_reason', '-')}",
         )
     out_console.print(table)
