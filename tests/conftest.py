@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.fixtures.keyring_service", "tests.fakes.bybit_server"]
+pytest_plugins = ["tests.fixtures.keyring_service", "tests.fakes.bybit_server", "tests.fakes.bybit_public_ws"]
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"

@@ -105,6 +105,7 @@ class FakePublicWs(FakeWsServer):
 
 
 @pytest.fixture
-def fake_public_ws() -> Iterator[FakePublicWs]:
+def public_ws() -> Iterator[FakePublicWs]:
+    """One started fake Bybit public WebSocket per test, stopped afterwards."""
     with FakePublicWs() as fake:
         yield fake

@@ -51,4 +51,3 @@ def test_backtest_when_peer_not_stored_then_error_names_the_series_and_exit_1(is
     assert done.returncode == 1
     assert "BTCUSDT 1h candles as its peer: none are stored" in done.stderr
     assert done.stdout == ""
-

@@ -78,7 +78,9 @@ def test_doctor_when_venue_unreachable_then_network_warns_and_doctor_does_not_cr
 def test_doctor_when_testnet_key_missing_then_fails_naming_the_command(
     isolated_home: Path, fake_bybit: FakeBybit
 ) -> None:
-    code, checks = doctor(isolated_home, fake_bybit, "--set", "debug_mode=false", env={"WORKSTATION_CREDENTIALS_FILE": ""})
+    code, checks = doctor(
+        isolated_home, fake_bybit, "--set", "debug_mode=false", env={"WORKSTATION_CREDENTIALS_FILE": ""}
+    )
     assert code == 1
     assert checks["api_keys"]["status"] == "fail"
     assert checks["api_keys"]["fix"] == "workstation keys set bybit-testnet"

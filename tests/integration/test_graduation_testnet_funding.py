@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -36,12 +35,6 @@ from workstation.exchanges.bybit.client import BybitExecutionClient
 LIVE_BARS = 30
 EIGHT_H = 28_800_000
 TESTNET = Venue.BYBIT_TESTNET.value
-
-
-@pytest.fixture
-def public_ws() -> Iterator[FakePublicWs]:
-    with FakePublicWs() as fake:
-        yield fake
 
 
 def funding_times(first_ts: int, last_ts: int) -> list[int]:

@@ -8,7 +8,6 @@ make a Sharpe that counts."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,12 +21,6 @@ TESTNET_OK = ("graduation.testnet.min_days=0", "graduation.testnet.min_trades=2"
               "graduation.testnet.min_profit_factor=null", "graduation.testnet.min_win_rate=null",
               "graduation.testnet.require_mc_band=false", "graduation.testnet.max_slippage_bps=null",
               "graduation.testnet.max_drawdown=0.9", "graduation.testnet.min_fill_ratio=0.9")  # fmt: skip
-
-
-@pytest.fixture
-def public_ws() -> Iterator[FakePublicWs]:
-    with FakePublicWs() as fake:
-        yield fake
 
 
 def sets(*overrides: str) -> list[str]:

@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import json
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from tests.fakes.bybit_public_ws import FakePublicWs
 from tests.fakes.bybit_ws import StreamingFakeBybit
@@ -30,12 +27,6 @@ from tests.integration.live_trader import (
 LIVE_BARS = 32
 # two closed trades make a window; the first window below the band halves the size, the next demotes
 MONITOR = ("risk.monitor.window_trades=2", "risk.monitor.cut_allocation_to=0.5", "risk.monitor.demote_after_breaches=2")
-
-
-@pytest.fixture
-def public_ws() -> Iterator[FakePublicWs]:
-    with FakePublicWs() as fake:
-        yield fake
 
 
 def monitored_candidate(home: Path, band: tuple[float, float]) -> str:

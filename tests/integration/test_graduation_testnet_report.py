@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,12 +29,6 @@ from workstation.data.store import CandleStore
 LIVE_BARS = 24
 MOVE = 10.0  # USDT: where the market is when the trader's orders arrive, against the bar's close
 TAKER_BPS = 5.5  # Bybit linear taker fee, what the fake charges and CostModel() models
-
-
-@pytest.fixture
-def public_ws() -> Iterator[FakePublicWs]:
-    with FakePublicWs() as fake:
-        yield fake
 
 
 def feed_on_bar_clock(trader: LiveTrader, fake: FakeBybit, public: FakePublicWs, live: CandleArrays) -> None:

@@ -6,11 +6,9 @@ fetches the same bars again stores nothing twice."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from tests.fakes.bybit_public_ws import FakePublicWs
 from tests.fakes.bybit_server import FakeBybit
@@ -24,12 +22,6 @@ from workstation.paper.session import candle_store_path
 
 WARM, LIVE = 60, 10
 SKIPPED = (3, 4)  # never sent on the stream: fetched over REST when bar 5 arrives
-
-
-@pytest.fixture
-def public_ws() -> Iterator[FakePublicWs]:
-    with FakePublicWs() as fake:
-        yield fake
 
 
 def closed_hours() -> tuple[CandleArrays, CandleArrays]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -37,12 +36,6 @@ PARAMS |= {"features": 2, "peer": 1}
 ARGS = ("--strategy", "ml_classifier", *(a for k, v in PARAMS.items() for a in ("--param", f"{k}={v}")))
 FIRST, WARM, LIVE = 1500, 1200, 36
 EIGHT_HOURS = 8 * HOUR
-
-
-@pytest.fixture
-def public_ws() -> Iterator[FakePublicWs]:
-    with FakePublicWs() as fake:
-        yield fake
 
 
 def moved(c: CandleArrays, shift: int) -> CandleArrays:

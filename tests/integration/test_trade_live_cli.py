@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import json
 import signal
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from tests.fakes.bybit_public_ws import FakePublicWs
 from tests.fakes.bybit_server import FakeBybit
@@ -18,12 +15,6 @@ from tests.integration.cli_runner import run_cli
 from tests.integration.live_trader import feed_bars, live_trader, real_hours, serve_history
 
 LIVE_BARS = 24
-
-
-@pytest.fixture
-def public_ws() -> Iterator[FakePublicWs]:
-    with FakePublicWs() as fake:
-        yield fake
 
 
 def test_trade_testnet_when_debug_mode_on_with_keys_configured_then_zero_orders_reach_the_venue_and_each_denial_is_shown(

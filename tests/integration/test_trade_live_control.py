@@ -6,10 +6,7 @@ refused before it connects."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from tests.fakes.bybit_public_ws import FakePublicWs
 from tests.fakes.bybit_ws import StreamingFakeBybit
@@ -17,12 +14,6 @@ from tests.integration.cli_runner import run_cli
 from tests.integration.live_trader import KEY_ENV, feed_bars, live_trader, real_hours, serve_history
 
 LIVE_BARS = 24
-
-
-@pytest.fixture
-def public_ws() -> Iterator[FakePublicWs]:
-    with FakePublicWs() as fake:
-        yield fake
 
 
 def test_emergency_stop_when_a_live_trader_holds_a_position_then_it_flattens_between_bars_and_enters_no_more(

@@ -10,11 +10,8 @@ import queue
 import signal
 import sqlite3
 import time
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-
-import pytest
 
 from tests.fakes.bybit_public_ws import FakePublicWs
 from tests.fakes.bybit_ws import StreamingFakeBybit
@@ -24,12 +21,6 @@ from tests.integration.live_trader import LiveTrader, feed_bars, live_trader, re
 from workstation.data.arrays import CandleArrays
 
 CREATE = "/v5/order/create"
-
-
-@pytest.fixture
-def public_ws() -> Iterator[FakePublicWs]:
-    with FakePublicWs() as fake:
-        yield fake
 
 
 def push_until_an_order_is_sent(

@@ -11,11 +11,8 @@ Demo trading reads mainnet market data: its bars are stored under "bybit" too.""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
-
-import pytest
 
 from tests.fakes.bybit_public_ws import FakePublicWs
 from tests.fakes.bybit_server import FakeBybit
@@ -32,12 +29,6 @@ SECRET = "VENUETRADERSECRET0000000000000000000001"
 ENVS = {"demo": "bybit-demo", "mainnet": "bybit-mainnet"}
 STRATEGY = ("--strategy", "sma_cross", "--param", "fast=2", "--param", "slow=3")
 LIVE_BARS = 24
-
-
-@pytest.fixture
-def public_ws() -> Iterator[FakePublicWs]:
-    with FakePublicWs() as fake:
-        yield fake
 
 
 def key_env(env: str) -> dict[str, str]:
