@@ -38,14 +38,20 @@ def two_paper_candidates(home: Path) -> None:
         store.close()
 
 
-def test_trade_when_two_paper_candidates_match_then_it_refuses_and_asks_which(tmp_path: Path) -> None:
-    home = tmp_path
+def trade_beside_two_candidates(home: Path, *options: str) -> tuple[int, str]:
+    """The sample in a fresh home with two matching PAPER candidates, then a paper `trade` over six
+    hours of it with `options`: its exit code and everything it printed."""
     assert run_cli("data", "load-sample", home=home).returncode == 0
     two_paper_candidates(home)
-    done = run_cli("--set", "debug_mode=false", "trade", *STRATEGY, "--env", "paper", "--replay",
-                   "2024-11-01:2024-11-01T06:00", home=home)  # fmt: skip
-    out = done.stdout + done.stderr
-    assert done.returncode != 0, out
+    done = run_cli("--set", "debug_mode=false", "trade", *STRATEGY, "--env", "paper", *options,
+                   "--replay", "2024-11-01:2024-11-01T06:00", home=home)  # fmt: skip
+    return done.returncode, done.stdout + done.stderr
+
+
+def test_trade_when_two_paper_candidates_match_then_it_refuses_and_asks_which(tmp_path: Path) -> None:
+    home = tmp_path
+    code, out = trade_beside_two_candidates(home)
+    assert code != 0, out
     assert "2 PAPER candidates trade" in out and "(1, 2)" in out and "--candidate ID" in out, out
     assert "FILL" not in out
     orders = run_cli("orders", "--json", home=home)
@@ -54,24 +60,15 @@ def test_trade_when_two_paper_candidates_match_then_it_refuses_and_asks_which(tm
 
 def test_trade_when_candidate_given_among_two_then_its_orders_carry_that_id(tmp_path: Path) -> None:
     home = tmp_path
-    assert run_cli("data", "load-sample", home=home).returncode == 0
-    two_paper_candidates(home)
-    done = run_cli("--set", "debug_mode=false", "trade", *STRATEGY, "--env", "paper", "--candidate", "2",
-                   "--replay", "2024-11-01:2024-11-01T06:00", home=home)  # fmt: skip
-    out = done.stdout + done.stderr
-    assert done.returncode == 0, out
+    code, out = trade_beside_two_candidates(home, "--candidate", "2")
+    assert code == 0, out
     assert "trading as graduation candidate #2 (PAPER)" in out, out
     ids = [o["client_order_id"] for o in json.loads(run_cli("orders", "--json", home=home).stdout)["orders"]]
     assert ids and all(i.startswith("ppg2-") for i in ids), ids
 
 
 def test_trade_when_candidate_is_not_in_the_stage_then_refused_before_any_order(tmp_path: Path) -> None:
-    home = tmp_path
-    assert run_cli("data", "load-sample", home=home).returncode == 0
-    two_paper_candidates(home)
-    done = run_cli("--set", "debug_mode=false", "trade", *STRATEGY, "--env", "paper", "--candidate", "7",
-                   "--replay", "2024-11-01:2024-11-01T06:00", home=home)  # fmt: skip
-    out = done.stdout + done.stderr
-    assert done.returncode == 2, out
+    code, out = trade_beside_two_candidates(tmp_path, "--candidate", "7")
+    assert code == 2, out
     assert "candidate 7 is not one of the PAPER candidates" in out and "1, 2" in out, out
     assert "FILL" not in out
